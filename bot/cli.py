@@ -1,0 +1,233 @@
+"""Bot layer: the `mlpulse` command line.
+
+    mlpulse shell [--demo] [--as WHO]    use mlpulse in the terminal
+    mlpulse run [--port N]               run the bot on Slack and/or Teams
+    mlpulse tick [--at ISO] [--dry-run]  run one scheduler tick and exit
+    mlpulse db upgrade                   create or migrate the database schema
+    mlpulse models import [FILE]         sync app.yaml into the database
+    mlpulse models list                  list the registered models
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.clock import ManualClock, SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.runtime import Runtime
+from bot.shell.messenger import ShellMessenger
+from bot.shell.render import to_text
+from storage.db import DatabaseNotReady, is_sqlite, normalize_url
+
+DEMO_DATABASE = "mlpulse-demo.db"
+NO_CREDENTIALS = """\
+mlpulse run: no chat platform is configured, so there is nothing to connect to.
+
+To run on Slack, set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode, no
+public URL needed) or SLACK_SIGNING_SECRET (HTTP mode). To run on Microsoft Teams,
+set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD. The README explains where each
+comes from.
+
+To try mlpulse without a chat account, run:  mlpulse shell --demo"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mlpulse command line and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.command == "shell" else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"mlpulse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseNotReady as exc:
+        print(f"mlpulse: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlpulse", description="Keep ML teams and the business units that use their models in touch.")
+    parser.add_argument("--config", type=Path, help="the app.yaml to read (default: $MLPULSE_CONFIG or ./app.yaml)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    shell = commands.add_parser("shell", help="use mlpulse in the terminal, acting as one person")
+    shell.add_argument("--demo", action="store_true", help=f"start from a fresh {DEMO_DATABASE} seeded with 12 weeks of history")
+    shell.add_argument("--as", dest="who", help="act as this person (key, email or display name); default: the first lead")
+    shell.set_defaults(handler=_shell)
+
+    run = commands.add_parser("run", help="run the bot on the configured chat platforms")
+    run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack's HTTP mode and Teams (default 3000)")
+    run.set_defaults(handler=_run)
+
+    tick = commands.add_parser("tick", help="run one scheduler tick and exit")
+    tick.add_argument("--at", type=_instant, help="pretend it is this instant (ISO 8601, e.g. 2026-12-01T10:00+01:00)")
+    tick.add_argument("--dry-run", action="store_true", help="list what would be sent; change nothing")
+    tick.set_defaults(handler=_tick)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="create the schema or migrate it to the newest version").set_defaults(handler=_db_upgrade)
+
+    models = commands.add_parser("models", help="the model registry").add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    imp = models.add_parser("import", help="sync a portfolio file into the database (insert, update, retire)")
+    imp.add_argument("file", type=Path, nargs="?", help="the file to import (default: the configured app.yaml)")
+    imp.set_defaults(handler=_models_import)
+    models.add_parser("list", help="list the registered models").set_defaults(handler=_models_list)
+    return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 instant, e.g. 2026-12-01T10:00+01:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _printing_messenger() -> ShellMessenger:
+    """A messenger for commands without a chat platform: it prints what it sends."""
+
+    def show(item, how):
+        print(f"→ {item.recipient}:")
+        print(to_text(item.view, lambda b: 0).replace("[0] ", "[ ] "))
+
+    return ShellMessenger(show)
+
+
+def _shell(args) -> int:
+    from bot.shell.repl import Shell, resolve_person
+
+    settings = load_settings(args.config)
+    url = settings.database_url
+    if args.demo:
+        url = f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
+        for suffix in ("", "-wal", "-shm"):
+            Path(DEMO_DATABASE + suffix).unlink(missing_ok=True)
+        _upgrade(url)
+
+    async def session() -> int:
+        clock = ManualClock(SystemClock().now())
+        runtime = await Runtime.start(settings, ShellMessenger(), clock, url=url)
+        try:
+            if args.demo:
+                from bot.demo import seed_demo
+
+                count = await seed_demo(runtime.sessions, runtime.policy, clock.now())
+                print(f"Demo: {DEMO_DATABASE} seeded from {settings.mlpulse_config} with {count} past check-ins over 12 weeks.")
+            try:
+                actor = await resolve_person(runtime, args.who)
+            except LookupError as exc:
+                print(f"mlpulse shell: {exc}", file=sys.stderr)
+                return 2
+            shell = Shell(runtime, clock, actor, _read_line, print)
+            await shell.run()
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(session())
+
+
+async def _read_line(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+
+
+def _run(args) -> int:
+    settings = load_settings(args.config)
+    if not (settings.has_slack or settings.has_teams):
+        print(NO_CREDENTIALS, file=sys.stderr)
+        return 2
+    print(
+        "mlpulse run: chat credentials are set, but this build of mlpulse has no Slack or Teams adapter yet.\n"
+        "Use `mlpulse shell` or `mlpulse tick` meanwhile.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _tick(args) -> int:
+    settings = load_settings(args.config)
+
+    async def once() -> int:
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        try:
+            moment = args.at or runtime.clock.now()
+            if args.dry_run:
+                pending = await runtime.preview_tick(moment)
+                print(f"Dry run at {moment.isoformat()}: {len(pending)} message(s) would be sent.")
+                for recipient, view in pending:
+                    print(f"→ {recipient}: {view.title or view.text[:70]}")
+                return 0
+            result = await runtime.tick(moment)
+            print(f"Tick at {moment.isoformat()}: {result.work}; {result.delivery}")
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(once())
+
+
+def _upgrade(url: str | None) -> None:
+    from storage.migrate import upgrade
+
+    upgrade(url)
+
+
+def _db_upgrade(args) -> int:
+    settings = Settings()
+    url = normalize_url(settings.database_url)
+    _upgrade(url)
+    where = url.split("///", 1)[1] if is_sqlite(url) else "the configured PostgreSQL database"
+    print(f"Database {where} is up to date.")
+    return 0
+
+
+def _models_import(args) -> int:
+    settings = load_settings(args.file or args.config)
+
+    async def run() -> int:
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        await runtime.close()
+        report = runtime.last_sync
+        print(f"Imported {settings.mlpulse_config}: {report.summary()}.")
+        for line in report.created + report.updated + report.retired:
+            print(f"  {line}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _models_list(args) -> int:
+    from handlers.registry import handle_model_list
+    from bot.shell.repl import resolve_person
+
+    settings = load_settings(args.config)
+
+    async def run() -> int:
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        try:
+            lead = await resolve_person(runtime, None)
+            reply = await runtime.act(lead.id, "cli", handle_model_list)
+            print(to_text(reply.view, lambda b: 0))
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Bot layer: the delivery seam between the outbox and a chat platform.
+
+A `Messenger` is all a platform has to implement to receive what mlpulse sends: send
+a view to a person or a channel (optionally as a reply in a thread), and update a
+message it sent before. `deliver_due` drains the outbox through one: it claims due
+messages under a lease, renders each with its handler at send time, sends it and
+records where it landed. A failed send is retried with backoff; a crash mid-way
+leaves the message queued (its lease runs out) so it is sent by the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from handlers.context import Policy
+from handlers.outbound import handle_outbound
+from handlers.views import Message
+from storage import delivery as delivery_store
+from storage import people as people_store
+from storage.db import transaction
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom a message is for: a person (in a direct message) or a channel."""
+
+    person: Person | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a sent message landed, so it can be updated or replied to later."""
+
+    platform: str
+    conversation_id: str
+    message_id: str
+
+
+class Unreachable(Exception):
+    """The platform cannot reach this target (e.g. no stored conversation); retrying will not help soon."""
+
+
+class Messenger(Protocol):
+    platform: str
+
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef: ...
+
+    async def update(self, ref: MessageRef, view: Message) -> None: ...
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit: int = 200) -> DeliveryReport:
+    """Send every queued message that is due, at most `limit` per claim, until none is left."""
+    report = DeliveryReport()
+    while True:
+        async with transaction(sessions) as session:
+            claimed = await delivery_store.claim_messages(session=session, now=now, lease=LEASE, limit=limit)
+        for message in claimed:
+            await _deliver_one(sessions, messenger, policy, now, message, report)
+        if len(claimed) < limit:
+            return report
+
+
+async def _deliver_one(sessions, messenger: Messenger, policy: Policy, now, message, report: DeliveryReport) -> None:
+    async with transaction(sessions) as session:
+        view = await handle_outbound(session, message, policy, now)
+        person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+        thread = None
+        if message.thread_of_id:
+            parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
+            if parent and parent.message_id and parent.platform == messenger.platform:
+                thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
+    if view is None:
+        async with transaction(sessions) as session:
+            await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
+        report.skipped += 1
+        return
+    try:
+        ref = await messenger.send(Target(person=person, channel=message.channel), view, thread)
+    except Exception as exc:  # any platform failure: keep the message, try again later
+        final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
+        backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
+        log.warning("delivery of %s failed (attempt %d): %s", message.key, message.attempts, exc)
+        async with transaction(sessions) as session:
+            await delivery_store.update_message_status(
+                session=session,
+                message_id=message.id,
+                status="failed" if final else "queued",
+                error=f"{exc.__class__.__name__}: {exc}"[:500],
+                not_before=None if final else now + backoff,
+            )
+        report.failed += 1
+        return
+    async with transaction(sessions) as session:
+        await delivery_store.update_message_sent(
+            session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
+        )
+        if message.kind == "checkin.ask":
+            await delivery_store.update_checkin_sent(session=session, checkin_id=message.subject_id, at=now)
+    report.sent += 1

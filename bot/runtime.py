@@ -1,0 +1,131 @@
+"""Bot layer: the running bot's shared pieces, and the one place that opens sessions.
+
+Every platform turns an incoming event into a call of `Runtime.act`, which opens a
+session, builds the handler `Context`, runs the handler and commits. If the database
+is unreachable the person is told to try again and nothing changes: their check-in
+stays pending and its buttons stay where they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery import DeliveryReport, Messenger, deliver_due
+from handlers.context import Context, Policy
+from handlers.outbound import handle_outbound
+from handlers.registry import SyncReport, handle_sync
+from handlers.scheduled import TickReport, handle_tick_batch
+from handlers.views import Message, Reply, notice
+from storage import checkins as checkin_store
+from storage import delivery as delivery_store
+from storage import people as people_store
+from storage import portfolio as portfolio_store
+from storage.db import create_engine, ensure_migrated, session_factory, transaction
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+TRY_AGAIN = "Sorry, I could not save that just now (the database did not answer). Nothing was changed; please try again in a minute."
+
+Handler = Callable[..., Awaitable[Reply]]
+
+
+@dataclass
+class TickResult:
+    work: TickReport
+    delivery: DeliveryReport
+
+
+class Runtime:
+    """The engine, session maker, settings, clock and messenger of one bot process."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine, messenger: Messenger, clock: Clock | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.messenger = messenger
+        self.clock = clock or SystemClock()
+        self.policy: Policy = settings.policy()
+        self.last_sync: SyncReport | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings, messenger: Messenger, clock: Clock | None = None, url: str | None = None) -> Runtime:
+        """Connect to the configured database, refuse an un-migrated one, and sync app.yaml into it."""
+        engine = create_engine(url or settings.database_url)
+        try:
+            await ensure_migrated(engine)
+        except Exception:
+            await engine.dispose()
+            raise
+        runtime = cls(settings, engine, messenger, clock)
+        runtime.last_sync = await runtime.sync()
+        log.info("synced %s: %s", settings.mlpulse_config, runtime.last_sync.summary())
+        return runtime
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def sync(self) -> SyncReport:
+        """Bring the database in line with app.yaml."""
+        async with transaction(self.sessions) as session:
+            return await handle_sync(session, self.settings.app, self.policy, self.clock.now())
+
+    def context(self, actor: Person, platform: str, conversation: str | None = None, request_id: str | None = None) -> Context:
+        return Context(actor=actor, now=self.clock.now(), platform=platform, conversation=conversation, policy=self.policy, request_id=request_id)
+
+    async def act(self, person_id: int, platform: str, handler: Handler, *args, conversation: str | None = None, request_id: str | None = None) -> Reply:
+        """Run a handler as a person, in one transaction; tell them to retry if the database fails."""
+        try:
+            async with transaction(self.sessions) as session:
+                actor = await people_store.get_person(session=session, person_id=person_id)
+                return await handler(session, self.context(actor, platform, conversation, request_id), *args)
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            log.error("database error while handling %s: %s", getattr(handler, "__name__", handler), exc.__class__.__name__)
+            return notice(TRY_AGAIN)
+
+    async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
+        """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
+        now = now or self.clock.now()
+        work = TickReport(more=True)
+        while work.more:
+            async with transaction(self.sessions) as session:
+                work += await handle_tick_batch(session, self.policy, now)
+        delivery = await deliver_due(self.sessions, self.messenger, self.policy, now) if deliver else DeliveryReport()
+        return TickResult(work, delivery)
+
+    async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
+        """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
+        async with self.sessions() as session:
+            work = TickReport(more=True)
+            while work.more:
+                work = await handle_tick_batch(session, self.policy, now)
+            pending = []
+            for message in await delivery_store.list_due_messages(session=session, now=now, limit=limit):
+                view = await handle_outbound(session, message, self.policy, now)
+                person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+                if view is not None:
+                    pending.append((person.display_name if person else str(message.channel), view))
+            await session.rollback()
+        return pending
+
+    async def deliver(self) -> DeliveryReport:
+        """Send whatever is queued and due now (after an interaction queued something)."""
+        return await deliver_due(self.sessions, self.messenger, self.policy, self.clock.now())
+
+    async def next_event_at(self) -> datetime | None:
+        """Return when the scheduler next has something to do."""
+        async with self.sessions() as session:
+            moments = [
+                await portfolio_store.get_next_due_stakeholder_at(session=session),
+                await checkin_store.get_next_checkin_action_at(session=session),
+                await delivery_store.get_next_message_at(session=session),
+            ]
+        return min((m for m in moments if m is not None), default=None)

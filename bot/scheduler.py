@@ -1,0 +1,48 @@
+"""Bot layer: the APScheduler jobs of a running bot, registered explicitly at start-up.
+
+One job: a tick every minute, which also runs at once on start-up so that whatever
+fell due while the bot was down is caught up. The database holds all state, so a
+tick that overlaps another (or another replica's) does no harm; `max_instances=1`
+and `coalesce` only keep one process from queueing ticks behind a slow one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+
+
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    """Return a scheduler with mlpulse's jobs registered, not yet started."""
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+
+    async def tick() -> None:
+        try:
+            result = await runtime.tick()
+        except Exception:  # a failed tick must not stop the next one
+            log.exception("tick failed; the next one will retry")
+            return
+        if result.work.created or result.work.reminded or result.work.expired or result.delivery.sent:
+            log.info("tick: %s; %s", result.work, result.delivery)
+
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=TICK_SECONDS, timezone=timezone.utc),
+        id="tick",
+        name="check-ins, reminders, expiries, health",
+        next_run_time=datetime.now(timezone.utc),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=TICK_SECONDS,
+        replace_existing=True,
+    )
+    return scheduler

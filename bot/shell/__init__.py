@@ -1,0 +1,1 @@
+"""Bot layer: the shell platform, which runs the real handlers in a terminal."""

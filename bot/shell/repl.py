@@ -1,0 +1,246 @@
+"""Bot layer: the interactive shell, where anyone can use mlpulse without a chat account.
+
+You act as one person (`as <who>` switches), type the same commands as in Slack or
+Teams, press buttons by typing their number and fill forms at prompts. Time stands
+still until you move it: `advance 3d` steps through every scheduled event on the
+way (check-ins falling due, reminders, expiries), so they happen in front of you.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.clock import ManualClock
+from bot.delivery import MessageRef
+from bot.runtime import Runtime
+from bot.shell.messenger import Delivered
+from bot.shell.render import describe_input, form_header, to_text
+from handlers import router
+from handlers.checkins import person_zone
+from handlers.periods import parse_duration
+from handlers.text import when
+from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode
+from storage import people as people_store
+from storage.models import Person
+
+SHELL_HELP = """\
+Shell commands:
+  <number> or press <number>   press a button shown above
+  checkins                     your check-ins waiting for an answer
+  inbox                        the messages mlpulse sent you
+  as <who>                     act as someone else (key, email or name); people lists them
+  whoami | people              who you are | everyone mlpulse knows
+  now | advance 3d | tick      show the clock | move it (30m, 2h, 3d, 1w), running what falls due | run one tick now
+  away until YYYY-MM-DD        same as /mlpulse away until YYYY-MM-DD
+  help | quit"""
+
+MAX_STEPS = 10_000
+
+Reader = Callable[[str], Awaitable[str | None]]
+Writer = Callable[[str], None]
+
+
+class Shell:
+    """One shell session: a person, a clock and the buttons shown so far."""
+
+    def __init__(self, runtime: Runtime, clock: ManualClock, actor: Person, read: Reader, write: Writer):
+        self.runtime, self.clock, self.actor = runtime, clock, actor
+        self.read, self.write = read, write
+        self.buttons: dict[int, tuple[Button, MessageRef | None]] = {}
+        self.quiet = False
+        runtime.messenger.show = self.show_delivery
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return person_zone(self.actor, self.runtime.policy)
+
+    def show_delivery(self, item: Delivered, how: str) -> None:
+        if item.person_id == self.actor.id:
+            label = {"new": "new message", "updated": f"message #{item.ref.message_id} updated", "reply in thread": "reply in thread"}[how]
+            self.write(f"\n📨 {label} (#{item.ref.message_id}) from mlpulse:")
+            self.write(to_text(item.view, lambda b: self._number(b, item.ref)))
+        elif not self.quiet:
+            verb = "updated for" if how == "updated" else "sent to"
+            self.write(f"📨 {verb} {item.recipient}: {item.view.title or item.view.text[:60]}")
+
+    def _number(self, button: Button, ref: MessageRef | None) -> int:
+        number = len(self.buttons) + 1
+        self.buttons[number] = (button, ref)
+        return number
+
+    async def run(self) -> None:
+        """Read and run lines until quit or end of input."""
+        self.write(f"mlpulse shell: you are {self._who()}. Type help for commands, quit to leave.")
+        await self._tick_quietly()
+        while True:
+            line = await self.read(self._prompt())
+            if line is None:
+                self.write("")
+                return
+            if line.strip().lower() in ("quit", "exit", "q"):
+                return
+            await self.handle(line.strip())
+
+    def _prompt(self) -> str:
+        return f"\n[{self.actor.key} · {when(self.clock.now(), self.tz)}]> "
+
+    def _who(self) -> str:
+        return f"{self.actor.display_name} ({self.actor.key}{', ML lead' if self.actor.is_lead else ''})"
+
+    async def handle(self, line: str) -> None:
+        """Run one line of input."""
+        if not line:
+            return
+        word, _, rest = line.partition(" ")
+        word = word.lower()
+        if word == "help":
+            self.write(SHELL_HELP + "\n\n" + to_text(router.help_view(), lambda b: 0))
+        elif word.isdigit() or (word == "press" and rest.strip().isdigit()):
+            await self.press(int(word if word.isdigit() else rest.strip()))
+        elif word == "as":
+            await self.switch(rest)
+        elif word == "whoami":
+            self.write(f"You are {self._who()}, time zone {self.actor.timezone}.")
+        elif word == "people":
+            await self.list_people()
+        elif word == "now":
+            self.write(f"It is {when(self.clock.now(), self.tz)} for you ({self.clock.now():%Y-%m-%d %H:%M} UTC).")
+        elif word == "advance":
+            await self.advance(rest)
+        elif word == "tick":
+            await self.tick(self.clock.now())
+        elif word == "inbox":
+            self.show_inbox()
+        elif word in ("checkins", "check-ins"):
+            await self.command("/mlpulse checkins")
+        elif word == "away":
+            await self.command(f"/mlpulse {line}")
+        elif word.lstrip("/") in ("mlstatus", "mlpulse"):
+            await self.command(line)
+        else:
+            self.write(f"I don't know “{line}”. Type help for what you can do.")
+
+    async def command(self, text: str) -> None:
+        reply = await self.runtime.act(self.actor.id, "shell", router.handle_command, text, conversation="shell")
+        await self.show_reply(reply, None)
+
+    async def press(self, number: int) -> None:
+        if number not in self.buttons:
+            self.write(f"There is no button [{number}]. Buttons are numbered in the messages above.")
+            return
+        button, ref = self.buttons[number]
+        delivered = self.runtime.messenger.find(ref) if ref else None
+        if delivered and delivered.person_id != self.actor.id:
+            self.write("That button is on someone else's message.")
+            return
+        reply = await self.runtime.act(self.actor.id, "shell", router.handle_action, button.action, button.value, conversation="shell")
+        await self.show_reply(reply, ref)
+
+    async def show_reply(self, reply: Reply, origin: MessageRef | None) -> None:
+        """Show a handler's reply the way a chat platform would, then send what it queued."""
+        while reply.mode == ReplyMode.FORM:
+            values = await self.fill(reply.view)
+            if values is None:
+                self.write("Form cancelled; nothing was saved.")
+                return
+            reply = await self.runtime.act(self.actor.id, "shell", router.handle_submit, reply.view.form, reply.view.state, values)
+        view: Message = reply.view
+        if reply.mode == ReplyMode.REPLACE and origin is not None:
+            await self.runtime.messenger.update(origin, view)
+        else:
+            self.write(to_text(view, lambda b: self._number(b, origin if reply.mode == ReplyMode.REPLACE else None)))
+        await self.runtime.deliver()
+
+    async def fill(self, form: Form) -> dict[str, str] | None:
+        """Prompt for a form's inputs; return the values, or None if input ran out."""
+        self.write(form_header(form))
+        values = dict(form.values)
+        for item in form.inputs:
+            if form.errors and item.name not in form.errors:
+                continue
+            previous = values.get(item.name) or item.initial
+            answer = await self.read(describe_input(item, form.errors.get(item.name), previous) + "\n> ")
+            if answer is None:
+                return None
+            answer = answer.strip()
+            if not answer and previous:
+                answer = previous
+            if item.kind == InputKind.CHECKBOX:
+                answer = "true" if answer.lower() in ("y", "yes", "true", "1") else ""
+            values[item.name] = answer
+        return values
+
+    async def switch(self, who: str) -> None:
+        async with self.runtime.sessions() as session:
+            matches = await people_store.find_people(session=session, text=who)
+        if len(matches) != 1:
+            self.write(f"{'Nobody' if not matches else 'More than one person'} matches “{who}”. Type people to see everyone.")
+            return
+        self.actor = matches[0]
+        self.write(f"You are now {self._who()}.")
+
+    async def list_people(self) -> None:
+        async with self.runtime.sessions() as session:
+            people = await people_store.list_people(session=session)
+        for person in people:
+            role = " · ML lead" if person.is_lead else ""
+            self.write(f"  {person.key:<10} {person.display_name:<22} {person.email or '':<28} {person.timezone}{role}")
+
+    def show_inbox(self) -> None:
+        items = self.runtime.messenger.inbox(self.actor.id)
+        if not items:
+            self.write("Nothing in your inbox yet.")
+        for item in items[-10:]:
+            self.write(f"\n#{item.ref.message_id}:")
+            self.write(to_text(item.view, lambda b, ref=item.ref: self._number(b, ref)))
+
+    async def advance(self, text: str) -> None:
+        try:
+            delta = parse_duration(text.strip() or "?")
+        except ValueError as exc:
+            self.write(f"{exc}. For example: advance 3d")
+            return
+        target = self.clock.now() + delta
+        for _ in range(MAX_STEPS):
+            upcoming = await self.runtime.next_event_at()
+            if upcoming is None or upcoming > target:
+                break
+            self.clock.set(max(upcoming, self.clock.now()))
+            await self.tick(self.clock.now())
+        self.clock.set(target)
+        await self._tick_quietly()
+        self.write(f"⏩ It is now {when(self.clock.now(), self.tz)}.")
+
+    async def tick(self, moment: datetime) -> None:
+        result = await self.runtime.tick(moment)
+        w = result.work
+        parts = [
+            f"{w.created} check-in{'s' if w.created != 1 else ''} sent" if w.created else "",
+            f"{w.reminded} reminder{'s' if w.reminded != 1 else ''}" if w.reminded else "",
+            f"{w.expired} expired without an answer" if w.expired else "",
+            f"{w.skipped_away} skipped (away)" if w.skipped_away else "",
+        ]
+        summary = ", ".join(p for p in parts if p) or "nothing due"
+        self.write(f"⏱  {when(moment, self.tz)}: {summary}.")
+
+    async def _tick_quietly(self) -> None:
+        await self.runtime.tick(self.clock.now())
+
+
+async def resolve_person(runtime: Runtime, who: str | None) -> Person:
+    """Find the person to act as: by key, email or display name; the first lead by default."""
+    async with runtime.sessions() as session:
+        if who:
+            matches = await people_store.find_people(session=session, text=who)
+            if len(matches) != 1:
+                known = ", ".join(p.key for p in await people_store.list_people(session=session))
+                raise LookupError(f"--as {who!r} matches {'nobody' if not matches else 'more than one person'}; people: {known}")
+            return matches[0]
+        leads = await people_store.list_people(session=session, leads_only=True)
+        people = leads or await people_store.list_people(session=session)
+        if not people:
+            raise LookupError("app.yaml declares no people; add some under people:")
+        return people[0]
+

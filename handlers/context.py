@@ -1,0 +1,31 @@
+"""Handlers layer: who is acting, where, when, and under which policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers.periods import Cadence
+from storage.models import Person
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The workspace-wide settings that the handlers need, taken from app.yaml."""
+
+    timezone: str = "UTC"
+    default_cadence: Cadence = field(default_factory=Cadence)
+    reminder_after: timedelta = timedelta(days=2)
+    max_reminders: int = 2
+
+
+@dataclass(frozen=True)
+class Context:
+    """The person acting, the platform and conversation they act in, and the time."""
+
+    actor: Person
+    now: datetime
+    platform: str = "shell"
+    conversation: str | None = None
+    policy: Policy = field(default_factory=Policy)
+    request_id: str | None = None

@@ -1,0 +1,140 @@
+"""Handlers layer: one entry point for commands, button presses and form submissions.
+
+Every platform calls these three functions: Slack with a slash command's text or an
+`action_id`, Teams with a message's text or an `Action.Submit` payload, the shell
+with what was typed. Unknown input gets help, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import checkins, registry, status
+from handlers.actions import ActionId, FormId
+from handlers.context import Context
+from handlers.views import Message, Reply, ReplyMode, notice
+
+COMMANDS = (
+    ("/mlstatus", "the portfolio: health counts, models that need attention, upcoming forums"),
+    ("/mlstatus <model>", "one model: history, reports, stories, next check-in (fuzzy names work)"),
+    ("/mlstatus unit <name>", "one business unit and its models"),
+    ("/mlstatus mine", "the models you own or answer for"),
+    ("/mlpulse checkins", "your check-ins waiting for an answer"),
+    ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
+    ("/mlpulse models", "every model you can see, with its key"),
+    ("/mlpulse help", "this list"),
+)
+
+ActionHandler = Callable[[AsyncSession, Context, str], Awaitable[Reply]]
+
+
+def _answer(answer) -> ActionHandler:
+    async def handle(session: AsyncSession, ctx: Context, value: str) -> Reply:
+        return await checkins.handle_answer(session, ctx, value, answer)
+
+    return handle
+
+
+async def _status_model(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    return await status.model_detail(session, ctx, int(value)) if value.isdigit() else notice("That model link is not valid.")
+
+
+async def _status_unit(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    return await status.unit_page(session, ctx, int(value), 1) if value.isdigit() else notice("That unit link is not valid.")
+
+
+async def _my_checkins(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    return await checkins.handle_my_checkins(session, ctx)
+
+
+async def _away_form(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    return Reply(checkins.away_form(ctx.actor.away_until), ReplyMode.FORM)
+
+
+ACTIONS: Mapping[ActionId, ActionHandler] = {
+    **{action: _answer(answer) for action, answer in checkins.ANSWER_ACTIONS.items()},
+    ActionId.CHECKIN_NOT_ME: checkins.handle_not_me,
+    ActionId.CHECKIN_DETAILS: checkins.handle_details,
+    ActionId.CHECKIN_CHANGE: checkins.handle_change,
+    ActionId.CHECKIN_SNOOZE: checkins.handle_snooze,
+    ActionId.STATUS_PAGE: status.handle_page,
+    ActionId.STATUS_MODEL: _status_model,
+    ActionId.STATUS_UNIT: _status_unit,
+    ActionId.MODEL_RETIRE: registry.handle_retire_prompt,
+    ActionId.MODEL_RETIRE_CONFIRM: registry.handle_retire,
+    ActionId.MY_CHECKINS: _my_checkins,
+    ActionId.AWAY_SET: _away_form,
+}
+
+FORMS = {
+    FormId.CHECKIN_FOLLOWUP: checkins.handle_followup_submit,
+    FormId.CHECKIN_REASSIGN: checkins.handle_reassign_submit,
+    FormId.AWAY: checkins.handle_away_submit,
+}
+
+
+def help_view() -> Message:
+    """Return the list of everything a person can ask mlpulse."""
+    return Message(
+        "mlpulse: what I can do",
+        "\n".join(f"{command} — {what}" for command, what in COMMANDS)
+        + "\n\nCheck-ins arrive as direct messages; answer them with their buttons.",
+    )
+
+
+async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Reply:
+    """Answer a command such as '/mlstatus churn' or 'mlpulse away until 2026-12-24'."""
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return Reply(help_view())
+    name, args = words[0].lstrip("/").lower(), (words[1] if len(words) > 1 else "")
+    if name == "mlstatus":
+        return await status.handle_status(session, ctx, args)
+    if name == "mlpulse":
+        return await _mlpulse(session, ctx, args)
+    return Reply(Message("I don't know that command", f"“{words[0]}” is not an mlpulse command. Here is what I can do:\n\n{help_view().text}"))
+
+
+async def _mlpulse(session: AsyncSession, ctx: Context, args: str) -> Reply:
+    words = args.lower().split()
+    if not words or words[0] == "help":
+        return Reply(help_view())
+    if words[0] in ("checkins", "check-ins"):
+        return await checkins.handle_my_checkins(session, ctx)
+    if words[0] == "models":
+        return await registry.handle_model_list(session, ctx)
+    if words[0] == "away":
+        rest = [w for w in words[1:] if w != "until"]
+        if not rest:
+            return Reply(checkins.away_form(ctx.actor.away_until), ReplyMode.FORM)
+        if rest[0] in ("off", "back", "none"):
+            return await checkins.handle_set_away(session, ctx, None)
+        if len(rest) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", rest[0]):
+            try:
+                return await checkins.handle_set_away(session, ctx, date.fromisoformat(rest[0]))
+            except ValueError:
+                pass
+        return notice(f"“{' '.join(words[1:])}” is not a date I understand. Use /mlpulse away until YYYY-MM-DD, e.g. /mlpulse away until 2026-12-24.")
+    return Reply(Message("I don't know that command", f"“/mlpulse {args}” is not something I can do. Here is what I can do:\n\n{help_view().text}"))
+
+
+async def handle_action(session: AsyncSession, ctx: Context, action: str, value: str) -> Reply:
+    """Run the handler of a pressed button."""
+    try:
+        handler = ACTIONS[ActionId(action)]
+    except (ValueError, KeyError):
+        return notice("That button is from an older version of mlpulse and no longer works. Run the command again.")
+    return await handler(session, ctx, value)
+
+
+async def handle_submit(session: AsyncSession, ctx: Context, form: str, state: str, values: dict[str, str]) -> Reply:
+    """Run the handler of a submitted form."""
+    try:
+        handler = FORMS[FormId(form)]
+    except (ValueError, KeyError):
+        return notice("That form is from an older version of mlpulse and can no longer be submitted.")
+    return await handler(session, ctx, state, values)

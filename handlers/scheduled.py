@@ -1,0 +1,127 @@
+"""Handlers layer: the work of one scheduler tick.
+
+Everything is derived from the database, so a tick can run at any time, any number
+of times, on any replica: it creates the check-ins that are due (one per model,
+person and period, enforced by a unique key), sends reminders, ends snoozes, expires
+check-ins nobody answered, and refreshes stale health. After downtime it catches up
+with the current period only: a bot that was down for three weeks asks once, not
+three times. Messages are queued in the outbox inside the same transaction as the
+state change that called for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.checkins import queue_checkin_ask, model_cadence, person_zone
+from handlers.context import Policy
+from handlers.health import refresh_model_health
+from handlers.periods import current_period, next_due_after
+from storage import checkins as checkin_store
+from storage import delivery as delivery_store
+from storage import portfolio as portfolio_store
+
+BATCH = 500
+HEALTH_MAX_AGE = timedelta(hours=24)
+
+
+@dataclass
+class TickReport:
+    """What one batch of a tick did; `more` says another batch is waiting."""
+
+    created: int = 0
+    skipped_away: int = 0
+    reminded: int = 0
+    expired: int = 0
+    refreshed: int = 0
+    more: bool = False
+
+    def __iadd__(self, other: TickReport) -> TickReport:
+        for name in ("created", "skipped_away", "reminded", "expired", "refreshed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.more = other.more
+        return self
+
+
+async def handle_tick_batch(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Do up to `batch` items of each kind of due work; the caller commits and repeats while `more`."""
+    report = TickReport()
+    await _dispatch_due(session, policy, now, batch, report)
+    await _advance_open(session, policy, now, batch, report)
+    stale = await portfolio_store.list_models_to_refresh(session=session, checked_before=now - HEALTH_MAX_AGE, limit=batch)
+    for model in stale:
+        await refresh_model_health(session, model, now)
+    report.refreshed = len(stale)
+    report.more = report.more or len(stale) == batch
+    return report
+
+
+async def _dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:
+    due = await portfolio_store.list_due_stakeholders(session=session, now=now, limit=batch)
+    report.more = len(due) == batch
+    for link, model, person in due:
+        if model.status != "active":
+            await portfolio_store.update_next_due(session=session, model_id=model.id, person_id=person.id, next_due_at=None)
+            continue
+        cadence, tz = model_cadence(model, policy), person_zone(person, policy)
+        period = current_period(cadence, now, tz)
+        await portfolio_store.update_next_due(
+            session=session, model_id=model.id, person_id=person.id, next_due_at=next_due_after(cadence, now, tz)
+        )
+        if model.deployed_on and period.starts_on < model.deployed_on:
+            continue
+        away = person.away_until is not None and person.away_until >= now.astimezone(tz).date()
+        checkin_id = await checkin_store.create_checkin(
+            session=session,
+            values=dict(
+                model_id=model.id,
+                person_id=person.id,
+                period_key=period.key,
+                due_at=period.due_at,
+                period_ends_at=period.ends_at,
+                status="skipped" if away else "open",
+                next_action_at=None if away else min(now + policy.reminder_after, period.ends_at),
+                closed_at=now if away else None,
+                reminders_sent=0,
+                snoozes=0,
+                created_at=now,
+            ),
+        )
+        if checkin_id is None:
+            continue
+        if away:
+            report.skipped_away += 1
+        else:
+            await queue_checkin_ask(session, checkin_id, person.id, now)
+            report.created += 1
+
+
+async def _advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:
+    checkins = await checkin_store.list_checkins_needing_action(session=session, now=now, limit=batch)
+    report.more = report.more or len(checkins) == batch
+    for checkin in checkins:
+        ask = await delivery_store.get_message_by_key(session=session, key=f"checkin:{checkin.id}:ask")
+        thread = ask.id if ask else None
+        if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
+            checkin.status, checkin.next_action_at, checkin.closed_at = "expired", None, now
+            checkin.snoozed_until = None
+            session.add(checkin)
+            model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+            await refresh_model_health(session, model, now)
+            report.expired += 1
+            continue
+        if checkin.snoozed_until is not None:
+            key, kind = f"checkin:{checkin.id}:snooze:{checkin.snoozes}", "checkin.snoozed"
+            checkin.snoozed_until = None
+        else:
+            checkin.reminders_sent += 1
+            key, kind = f"checkin:{checkin.id}:reminder:{checkin.reminders_sent}", "checkin.reminder"
+        await delivery_store.create_message(
+            session=session, key=key, kind=kind, subject_id=checkin.id, person_id=checkin.person_id, thread_of_id=thread, not_before=now
+        )
+        checkin.next_action_at = min(now + policy.reminder_after, checkin.period_ends_at)
+        session.add(checkin)
+        report.reminded += 1

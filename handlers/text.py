@@ -1,0 +1,39 @@
+"""Handlers layer: how times, rates and names read in messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+def when(moment: datetime | None, tz: ZoneInfo) -> str:
+    """Format an instant in a reader's time zone, e.g. 'Tue 24 Nov 2026, 10:00'."""
+    if moment is None:
+        return "never"
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def day(value: date | None) -> str:
+    """Format a date, e.g. 'Thu 24 Dec 2026'."""
+    return "—" if value is None else f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """Say how long ago an instant was, e.g. '3 days ago'."""
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for size, unit in ((86400 * 7, "week"), (86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = int(seconds // size)
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+def percent(rate: float | None) -> str:
+    """Format a rate in [0, 1] as a percentage, or a dash when unknown."""
+    return "—" if rate is None else f"{rate:.0%}"

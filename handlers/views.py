@@ -1,0 +1,151 @@
+"""Handlers layer: the neutral views that every handler returns.
+
+A view says what to show, never how: plain text, fields, buttons and form inputs.
+Each platform's renderer in `bot/` turns it into Block Kit, an Adaptive Card or
+terminal text, and enforces that platform's limits there. Text in a view is plain:
+renderers escape it, so a user's words can never become markup or a mention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from handlers.actions import ActionId, FormId
+
+# Lists longer than this are split into pages; small enough for every platform's limits.
+PAGE_SIZE = 8
+
+
+class Style(StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Button:
+    """Something the user can press; `value` travels back to the handler unchanged."""
+
+    action: ActionId
+    label: str
+    value: str = ""
+    style: Style = Style.DEFAULT
+
+
+@dataclass(frozen=True)
+class Field:
+    """A labelled value, shown in a compact grid where the platform has one."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A block of a message: some text, some fields, and buttons that act on it."""
+
+    text: str = ""
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message: a title, text, sections, buttons for the whole message and a footer."""
+
+    title: str
+    text: str = ""
+    sections: tuple[Section, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    footer: str = ""
+
+    def all_buttons(self) -> tuple[Button, ...]:
+        """Return every button in reading order."""
+        return tuple(b for s in self.sections for b in s.buttons) + self.buttons
+
+
+class InputKind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    CHOICE = "choice"
+    PERSON = "person"
+    DATE = "date"
+    CHECKBOX = "checkbox"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Input:
+    """One field of a form."""
+
+    name: str
+    label: str
+    kind: InputKind = InputKind.TEXT
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    initial: str | None = None
+    max_length: int | None = None
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in; `state` travels back with the submission, `errors` name bad inputs."""
+
+    form: FormId
+    title: str
+    inputs: tuple[Input, ...]
+    submit_label: str = "Submit"
+    state: str = ""
+    intro: str = ""
+    errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class ReplyMode(StrEnum):
+    REPLACE = "replace"
+    """Update the message whose button was pressed, in place."""
+    EPHEMERAL = "ephemeral"
+    """Show only to the person acting."""
+    MESSAGE = "message"
+    """Post in the conversation where the person acted."""
+    FORM = "form"
+    """Open the form (or show it again with its errors)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler answers with: a view and how to show it."""
+
+    view: Message | Form
+    mode: ReplyMode = ReplyMode.EPHEMERAL
+
+
+def notice(text: str, title: str = "") -> Reply:
+    """Return a short ephemeral message, for confirmations and polite refusals."""
+    return Reply(Message(title=title, text=text), ReplyMode.EPHEMERAL)
+
+
+def form_errors(form: Form, errors: Mapping[str, str], values: Mapping[str, str]) -> Reply:
+    """Return the same form again with errors shown beside the inputs they concern."""
+    return Reply(
+        Form(
+            form=form.form,
+            title=form.title,
+            inputs=form.inputs,
+            submit_label=form.submit_label,
+            state=form.state,
+            intro=form.intro,
+            errors=MappingProxyType(dict(errors)),
+            values=MappingProxyType(dict(values)),
+        ),
+        ReplyMode.FORM,
+    )

@@ -1,0 +1,111 @@
+"""Storage layer: queries about check-ins and their answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from storage.common import dialect, insert_ignoring_conflict
+from storage.models import CheckIn, CheckInAnswer, MLModel, Person
+
+OPEN_STATES = ("open",)
+
+
+async def create_checkin(*, session: AsyncSession, values: dict) -> int | None:
+    """Insert a check-in unless one exists for its (model, person, period); return the new id or None."""
+    statement = insert_ignoring_conflict(
+        session, CheckIn, values, ["model_id", "person_id", "period_key"]
+    ).returning(CheckIn.id)
+    return (await session.exec(statement)).scalar_one_or_none()
+
+
+async def get_checkin(*, session: AsyncSession, checkin_id: int, lock: bool = False) -> CheckIn | None:
+    """Get a check-in by id, optionally locking its row until the transaction ends."""
+    query = select(CheckIn).where(CheckIn.id == checkin_id)
+    if lock and dialect(session) == "postgresql":
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def get_checkin_for_period(*, session: AsyncSession, model_id: int, person_id: int, period_key: str) -> CheckIn | None:
+    """Get the check-in of one model, person and period."""
+    query = select(CheckIn).where(
+        CheckIn.model_id == model_id, CheckIn.person_id == person_id, CheckIn.period_key == period_key
+    )
+    return (await session.exec(query)).first()
+
+
+async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[CheckIn]:
+    """List open check-ins whose reminder, snooze or expiry time has come, locking them."""
+    query = (
+        select(CheckIn)
+        .where(CheckIn.next_action_at <= now, CheckIn.status.in_(OPEN_STATES))
+        .order_by(CheckIn.next_action_at)
+        .limit(limit)
+    )
+    if dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.exec(query)).all()
+
+
+async def get_next_checkin_action_at(*, session: AsyncSession) -> datetime | None:
+    """Return when the next reminder, snooze or expiry is due."""
+    query = select(func.min(CheckIn.next_action_at)).where(CheckIn.status.in_(OPEN_STATES))
+    return (await session.exec(query)).one()
+
+
+async def list_pending_checkins(*, session: AsyncSession, person_id: int) -> Sequence[tuple[CheckIn, MLModel]]:
+    """List a person's open check-ins with their models, oldest first."""
+    query = (
+        select(CheckIn, MLModel)
+        .join(MLModel, MLModel.id == CheckIn.model_id)
+        .where(CheckIn.person_id == person_id, CheckIn.status.in_(OPEN_STATES))
+        .order_by(CheckIn.due_at, CheckIn.id)
+    )
+    return (await session.exec(query)).all()
+
+
+async def list_model_checkins(
+    *, session: AsyncSession, model_id: int, limit: int
+) -> Sequence[tuple[CheckIn, Person]]:
+    """List a model's most recent check-ins with their recipients, newest first."""
+    query = (
+        select(CheckIn, Person)
+        .join(Person, Person.id == CheckIn.person_id)
+        .where(CheckIn.model_id == model_id)
+        .order_by(CheckIn.due_at.desc(), CheckIn.id.desc())
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def list_answers(*, session: AsyncSession, checkin_id: int) -> Sequence[CheckInAnswer]:
+    """List the answers given to a check-in, oldest first."""
+    query = select(CheckInAnswer).where(CheckInAnswer.checkin_id == checkin_id).order_by(CheckInAnswer.answered_at, CheckInAnswer.id)
+    return (await session.exec(query)).all()
+
+
+async def create_answer(*, session: AsyncSession, answer: CheckInAnswer) -> bool:
+    """Record an answer unless its idempotency key was seen before; return whether it was new."""
+    if answer.idempotency_key is None:
+        session.add(answer)
+        return True
+    values = answer.model_dump(exclude={"id"})
+    inserted = await session.exec(
+        insert_ignoring_conflict(session, CheckInAnswer, values, ["idempotency_key"]).returning(CheckInAnswer.id)
+    )
+    return inserted.scalar_one_or_none() is not None
+
+
+async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, now: datetime) -> int:
+    """Close a model's open check-ins as cancelled; return how many."""
+    result = await session.exec(
+        update(CheckIn)
+        .where(CheckIn.model_id == model_id, CheckIn.status.in_(OPEN_STATES))
+        .values(status="cancelled", next_action_at=None, snoozed_until=None, closed_at=now)
+    )
+    return result.rowcount

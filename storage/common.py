@@ -1,0 +1,23 @@
+"""Storage layer: helpers shared by the query modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def dialect(session: AsyncSession) -> str:
+    """Return the session's database dialect name ('sqlite' or 'postgresql')."""
+    return session.bind.dialect.name
+
+
+def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict | list[dict], conflict: list[str]):
+    """Build an INSERT that silently skips rows whose unique key `conflict` already exists.
+
+    This is how work is claimed: whoever inserts the key first owns it, and everyone
+    else (another tick, a replica, a retry) inserts nothing.
+    """
+    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    return insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)

@@ -1,0 +1,119 @@
+"""Storage layer: the async engine, sessions, and the schema-version check.
+
+`DATABASE_URL` picks the database. SQLite (through aiosqlite) is the embedded
+default; PostgreSQL goes through asyncpg. The plain `sqlite:///` and `postgresql://`
+forms are accepted and mapped to those drivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mlpulse.db"
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+}
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database cannot be used as it is; the message says what to run."""
+
+
+def normalize_url(url: str | None) -> str:
+    """Return `url` with an async driver, or the embedded default when empty."""
+    if not url:
+        return DEFAULT_DATABASE_URL
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
+    if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ValueError(
+            f"unsupported DATABASE_URL driver {parsed.drivername!r}: use sqlite:///path.db or postgresql://user@host/db"
+        )
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    """Tell whether a database URL points at SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
+    """Create the async engine for a database URL, tuned for its backend."""
+    url = normalize_url(url)
+    if is_sqlite(url):
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            # One connection shared by everyone, or each would see its own empty database.
+            kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the shell and a running tick read while the other writes; foreign keys
+    # are off by default in SQLite and on in PostgreSQL, and both must behave alike.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session maker that the wiring uses to open one session per unit of work."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """Open a session, commit it if the block succeeds and roll it back if it raises."""
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def ensure_migrated(engine: AsyncEngine) -> None:
+    """Raise `DatabaseNotReady` unless the schema is at the newest migration."""
+    from storage.migrate import head_revision
+
+    head = head_revision()
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            current = result.scalar_one_or_none()
+    except Exception as exc:  # the table is missing, or the server is down
+        if _looks_unreachable(exc):
+            raise DatabaseNotReady(f"cannot reach the database at {_safe(engine)}: {exc.__class__.__name__}: {exc}") from exc
+        current = None
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at migration {current}, the code needs {head}"
+        raise DatabaseNotReady(f"the database {_safe(engine)} {state}. Run: mlpulse db upgrade")
+
+
+def _looks_unreachable(exc: Exception) -> bool:
+    return isinstance(exc, (OSError, ConnectionError)) or "connect" in str(exc).lower()
+
+
+def _safe(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,136 @@
+"""Storage layer: the outbox of messages to send, and where sent messages landed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from storage.common import dialect, insert_ignoring_conflict
+from storage.models import CheckIn, OutboundMessage
+
+
+async def create_message(
+    *,
+    session: AsyncSession,
+    key: str,
+    kind: str,
+    not_before: datetime,
+    subject_id: int | None = None,
+    person_id: int | None = None,
+    channel: str | None = None,
+    thread_of_id: int | None = None,
+) -> bool:
+    """Queue a message under a unique key; return False if that key was queued before."""
+    values = dict(
+        key=key,
+        kind=kind,
+        subject_id=subject_id,
+        person_id=person_id,
+        channel=channel,
+        thread_of_id=thread_of_id,
+        not_before=not_before,
+        status="queued",
+        attempts=0,
+        created_at=not_before,
+    )
+    result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def get_message_by_key(*, session: AsyncSession, key: str) -> OutboundMessage | None:
+    """Get a queued or sent message by its key."""
+    return (await session.exec(select(OutboundMessage).where(OutboundMessage.key == key))).first()
+
+
+async def get_message(*, session: AsyncSession, message_id: int) -> OutboundMessage | None:
+    """Get a queued or sent message by id."""
+    return await session.get(OutboundMessage, message_id)
+
+
+async def claim_messages(
+    *, session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> Sequence[OutboundMessage]:
+    """Claim up to `limit` queued messages that are due, for `lease`; nobody else gets them meanwhile.
+
+    Each claim is a conditional UPDATE, so two workers that picked the same row cannot
+    both win it, on SQLite as on PostgreSQL (where SKIP LOCKED also keeps them apart).
+    """
+    free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now)
+    query = (
+        select(OutboundMessage.id)
+        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= now, free)
+        .order_by(OutboundMessage.not_before, OutboundMessage.id)
+        .limit(limit)
+    )
+    if dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = (await session.exec(query)).all()
+    claimed = []
+    for message_id in candidates:
+        result = await session.exec(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued", free)
+            .values(claimed_until=now + lease, attempts=OutboundMessage.attempts + 1)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    if not claimed:
+        return []
+    rows = await session.exec(
+        select(OutboundMessage).where(OutboundMessage.id.in_(claimed)).order_by(OutboundMessage.not_before, OutboundMessage.id)
+    )
+    return rows.all()
+
+
+async def update_message_sent(
+    *, session: AsyncSession, message_id: int, platform: str, conversation_id: str, platform_message_id: str, at: datetime
+) -> None:
+    """Record that a message was delivered, and where."""
+    await session.exec(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id)
+        .values(status="sent", platform=platform, conversation_id=conversation_id, message_id=platform_message_id, sent_at=at, claimed_until=None)
+    )
+
+
+async def update_message_status(
+    *, session: AsyncSession, message_id: int, status: str, error: str | None = None, not_before: datetime | None = None
+) -> None:
+    """Move a message to `status` (queued again for a retry, skipped, failed), releasing its claim."""
+    values: dict = dict(status=status, claimed_until=None, last_error=error)
+    if not_before is not None:
+        values["not_before"] = not_before
+    await session.exec(update(OutboundMessage).where(OutboundMessage.id == message_id).values(**values))
+
+
+async def get_next_message_at(*, session: AsyncSession) -> datetime | None:
+    """Return when the next queued message may be sent."""
+    return (await session.exec(select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status == "queued"))).one()
+
+
+async def count_messages(*, session: AsyncSession, status: str | None = None) -> int:
+    """Count outbox rows, optionally in one status."""
+    query = select(func.count()).select_from(OutboundMessage)
+    if status is not None:
+        query = query.where(OutboundMessage.status == status)
+    return (await session.exec(query)).one()
+
+
+async def update_checkin_sent(*, session: AsyncSession, checkin_id: int, at: datetime) -> None:
+    """Record when a check-in's question reached its recipient."""
+    await session.exec(update(CheckIn).where(CheckIn.id == checkin_id, CheckIn.sent_at.is_(None)).values(sent_at=at))
+
+
+async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+    """List queued messages that are due, oldest first, without claiming them."""
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= now)
+        .order_by(OutboundMessage.not_before, OutboundMessage.id)
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

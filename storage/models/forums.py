@@ -1,0 +1,91 @@
+"""Storage layer: review forums, their sessions, agendas, RSVPs and action items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.columns import UTCDateTime, utcnow
+
+
+class ReviewForum(SQLModel, table=True):
+    """A recurring meeting between the ML team and one business unit."""
+
+    __tablename__ = "review_forum"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="businessunit.id", index=True)
+    schedule: str = Field(max_length=300, description="JSON cadence, e.g. first Tuesday monthly")
+    duration_minutes: int = 60
+    announce_days_ahead: int = 7
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ForumSession(SQLModel, table=True):
+    """One occurrence of a forum."""
+
+    __tablename__ = "forum_session"
+    __table_args__ = (UniqueConstraint("forum_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forum_id: int = Field(foreign_key="review_forum.id")
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="scheduled", max_length=16)
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    notes: str | None = Field(default=None, max_length=10000)
+
+
+class AgendaItem(SQLModel, table=True):
+    """A line of a forum's agenda, and the record it came from."""
+
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="forum_session.id", index=True)
+    kind: str = Field(max_length=24)
+    ref_id: int | None = None
+    title: str = Field(max_length=500)
+    position: int = 0
+
+
+class ForumTopic(SQLModel, table=True):
+    """A topic someone proposed for a unit's next forum."""
+
+    __tablename__ = "forum_topic"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="businessunit.id", index=True)
+    proposed_by_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str = Field(max_length=1000)
+    session_id: int | None = Field(default=None, foreign_key="forum_session.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ForumRSVP(SQLModel, table=True):
+    """A person's answer to a forum invitation; one per person and session."""
+
+    __tablename__ = "forum_rsvp"
+
+    session_id: int = Field(foreign_key="forum_session.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    response: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ActionItem(SQLModel, table=True):
+    """Something agreed at a forum, with an owner and a due date, followed up until done."""
+
+    __tablename__ = "action_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="forum_session.id", index=True)
+    owner_id: int = Field(foreign_key="person.id", index=True)
+    text: str = Field(max_length=1000)
+    due_on: date | None = None
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,122 @@
+"""Storage layer: queries about people, identities and business units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, or_
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from storage.models import BusinessUnit, MLModel, Person, PlatformIdentity, Stakeholder, UnitContact
+
+
+async def get_person(*, session: AsyncSession, person_id: int) -> Person | None:
+    """Get a person by id."""
+    return await session.get(Person, person_id)
+
+
+async def get_person_by_key(*, session: AsyncSession, key: str) -> Person | None:
+    """Get a person by their app.yaml key."""
+    return (await session.exec(select(Person).where(Person.key == key))).first()
+
+
+async def find_people(*, session: AsyncSession, text: str) -> Sequence[Person]:
+    """List the people whose key, email or display name is `text` (case-insensitive)."""
+    needle = text.strip().lower()
+    query = select(Person).where(
+        or_(func.lower(Person.key) == needle, func.lower(Person.email) == needle, func.lower(Person.display_name) == needle)
+    )
+    return (await session.exec(query.order_by(Person.id))).all()
+
+
+async def get_person_by_identity(*, session: AsyncSession, platform: str, external_id: str) -> Person | None:
+    """Get the person known on `platform` as `external_id`."""
+    query = (
+        select(Person)
+        .join(PlatformIdentity, PlatformIdentity.person_id == Person.id)
+        .where(PlatformIdentity.platform == platform, PlatformIdentity.external_id == external_id)
+    )
+    return (await session.exec(query)).first()
+
+
+async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None, leads_only: bool = False) -> Sequence[Person]:
+    """List people, optionally only those with `ids` or only the leads, in id order."""
+    query = select(Person).where(Person.declared)
+    if ids is not None:
+        query = query.where(Person.id.in_(ids))
+    if leads_only:
+        query = query.where(Person.is_lead)
+    return (await session.exec(query.order_by(Person.id))).all()
+
+
+async def list_identities(*, session: AsyncSession, person_id: int) -> Sequence[PlatformIdentity]:
+    """List how a person is known on each platform."""
+    return (await session.exec(select(PlatformIdentity).where(PlatformIdentity.person_id == person_id))).all()
+
+
+async def get_unit(*, session: AsyncSession, unit_id: int) -> BusinessUnit | None:
+    """Get a business unit by id."""
+    return await session.get(BusinessUnit, unit_id)
+
+
+async def get_unit_by_name(*, session: AsyncSession, name: str) -> BusinessUnit | None:
+    """Get a business unit by its name (case-insensitive)."""
+    return (await session.exec(select(BusinessUnit).where(func.lower(BusinessUnit.name) == name.strip().lower()))).first()
+
+
+async def list_units(*, session: AsyncSession, ids: Sequence[int] | None = None) -> Sequence[BusinessUnit]:
+    """List business units by name, optionally only those with `ids`."""
+    query = select(BusinessUnit)
+    if ids is not None:
+        query = query.where(BusinessUnit.id.in_(ids))
+    return (await session.exec(query.order_by(BusinessUnit.name))).all()
+
+
+async def list_unit_contacts(*, session: AsyncSession, unit_id: int) -> Sequence[Person]:
+    """List the people who speak for a unit."""
+    query = select(Person).join(UnitContact, UnitContact.person_id == Person.id).where(UnitContact.unit_id == unit_id)
+    return (await session.exec(query.order_by(Person.display_name))).all()
+
+
+async def list_unit_ids_for_person(*, session: AsyncSession, person_id: int) -> set[int]:
+    """List the units a person belongs to: as a contact, a model owner or a stakeholder."""
+    contact = select(UnitContact.unit_id).where(UnitContact.person_id == person_id)
+    owned = select(MLModel.unit_id).where(MLModel.owner_id == person_id)
+    answered = (
+        select(MLModel.unit_id)
+        .join(Stakeholder, Stakeholder.model_id == MLModel.id)
+        .where(Stakeholder.person_id == person_id)
+    )
+    rows = await session.exec(contact.union(owned, answered))
+    return {row[0] if isinstance(row, tuple) else row for row in rows.all()}
+
+
+async def list_people_by_key(*, session: AsyncSession) -> dict[str, Person]:
+    """Return everyone, keyed by their app.yaml key."""
+    return {p.key: p for p in (await session.exec(select(Person))).all()}
+
+
+async def list_units_by_name(*, session: AsyncSession) -> dict[str, BusinessUnit]:
+    """Return every unit, keyed by its lower-cased name."""
+    return {u.name.lower(): u for u in (await session.exec(select(BusinessUnit))).all()}
+
+
+async def update_identities(*, session: AsyncSession, person_id: int, identities: dict[str, str | None]) -> None:
+    """Make a person's identity on each named platform the given id (None removes it)."""
+    for platform, external_id in identities.items():
+        await session.exec(
+            delete(PlatformIdentity).where(
+                PlatformIdentity.platform == platform,
+                or_(PlatformIdentity.person_id == person_id, PlatformIdentity.external_id == (external_id or "")),
+            )
+        )
+        if external_id:
+            session.add(PlatformIdentity(person_id=person_id, platform=platform, external_id=external_id))
+
+
+async def update_unit_contacts(*, session: AsyncSession, unit_id: int, person_ids: Sequence[int]) -> None:
+    """Make `person_ids` exactly the contacts of a unit."""
+    await session.exec(delete(UnitContact).where(UnitContact.unit_id == unit_id))
+    for person_id in dict.fromkeys(person_ids):
+        session.add(UnitContact(unit_id=unit_id, person_id=person_id))

@@ -1,0 +1,226 @@
+"""Storage layer: queries about models, stakeholders and the signals behind health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from storage.common import dialect, insert_ignoring_conflict
+from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder
+
+OPEN_REPORT_STATES = ("open", "triaged", "analysing")
+
+
+async def get_model(*, session: AsyncSession, model_id: int) -> MLModel | None:
+    """Get a model by id."""
+    return await session.get(MLModel, model_id)
+
+
+async def get_model_by_key(*, session: AsyncSession, key: str) -> MLModel | None:
+    """Get a model by its app.yaml key."""
+    return (await session.exec(select(MLModel).where(MLModel.key == key))).first()
+
+
+def _portfolio_filter(query, *, unit_ids, person_id, include_retired, healths):
+    if unit_ids is not None:
+        query = query.where(MLModel.unit_id.in_(unit_ids))
+    if person_id is not None:
+        stakeholder = select(Stakeholder.model_id).where(Stakeholder.person_id == person_id)
+        query = query.where(or_(MLModel.owner_id == person_id, MLModel.id.in_(stakeholder)))
+    if not include_retired:
+        query = query.where(MLModel.status == "active")
+    if healths is not None:
+        query = query.where(MLModel.health.in_(healths))
+    return query
+
+
+async def list_models(
+    *,
+    session: AsyncSession,
+    unit_ids: Sequence[int] | None = None,
+    person_id: int | None = None,
+    include_retired: bool = False,
+    healths: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Sequence[tuple[MLModel, BusinessUnit, Person]]:
+    """List models with their unit and owner, most in need of attention first."""
+    query = select(MLModel, BusinessUnit, Person).join(BusinessUnit, BusinessUnit.id == MLModel.unit_id).join(
+        Person, Person.id == MLModel.owner_id
+    )
+    query = _portfolio_filter(query, unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)
+    query = query.order_by(MLModel.open_reports.desc(), MLModel.last_answer_at.asc().nulls_first(), MLModel.name, MLModel.id)
+    return (await session.exec(query.offset(offset).limit(limit))).all()
+
+
+async def count_models(
+    *,
+    session: AsyncSession,
+    unit_ids: Sequence[int] | None = None,
+    person_id: int | None = None,
+    include_retired: bool = False,
+    healths: Sequence[str] | None = None,
+) -> int:
+    """Count the models that `list_models` would list."""
+    query = _portfolio_filter(
+        select(func.count()).select_from(MLModel),
+        unit_ids=unit_ids,
+        person_id=person_id,
+        include_retired=include_retired,
+        healths=healths,
+    )
+    return (await session.exec(query)).one()
+
+
+async def count_models_by_health(*, session: AsyncSession, unit_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Count active models per health."""
+    query = select(MLModel.health, func.count()).where(MLModel.status == "active").group_by(MLModel.health)
+    if unit_ids is not None:
+        query = query.where(MLModel.unit_id.in_(unit_ids))
+    return dict((await session.exec(query)).all())
+
+
+async def count_deprecation_candidates(*, session: AsyncSession, unit_ids: Sequence[int] | None = None) -> int:
+    """Count active models flagged for retirement."""
+    query = select(func.count()).select_from(MLModel).where(
+        MLModel.status == "active", MLModel.deprecation_candidate_since.is_not(None)
+    )
+    if unit_ids is not None:
+        query = query.where(MLModel.unit_id.in_(unit_ids))
+    return (await session.exec(query)).one()
+
+
+async def list_model_names(*, session: AsyncSession, include_retired: bool = True) -> Sequence[tuple[int, str, str]]:
+    """List (id, key, name) of every model, for matching what a user typed."""
+    query = select(MLModel.id, MLModel.key, MLModel.name)
+    if not include_retired:
+        query = query.where(MLModel.status == "active")
+    return (await session.exec(query)).all()
+
+
+async def list_stakeholders(*, session: AsyncSession, model_id: int) -> Sequence[Person]:
+    """List the people who answer check-ins for a model."""
+    query = select(Person).join(Stakeholder, Stakeholder.person_id == Person.id).where(Stakeholder.model_id == model_id)
+    return (await session.exec(query.order_by(Person.display_name))).all()
+
+
+async def list_stakeholder_links(*, session: AsyncSession, model_id: int) -> Sequence[Stakeholder]:
+    """List the stakeholder rows of a model."""
+    return (await session.exec(select(Stakeholder).where(Stakeholder.model_id == model_id))).all()
+
+
+async def list_due_stakeholders(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> Sequence[tuple[Stakeholder, MLModel, Person]]:
+    """List stakeholder links whose next check-in is due, locking them against other ticks."""
+    query = (
+        select(Stakeholder, MLModel, Person)
+        .join(MLModel, MLModel.id == Stakeholder.model_id)
+        .join(Person, Person.id == Stakeholder.person_id)
+        .where(Stakeholder.next_due_at <= now)
+        .order_by(Stakeholder.next_due_at)
+        .limit(limit)
+    )
+    if dialect(session) == "postgresql":
+        query = query.with_for_update(of=Stakeholder, skip_locked=True)
+    return (await session.exec(query)).all()
+
+
+async def get_next_due_stakeholder_at(*, session: AsyncSession) -> datetime | None:
+    """Return when the next check-in falls due for anyone."""
+    return (await session.exec(select(func.min(Stakeholder.next_due_at)))).one()
+
+
+async def update_next_due(*, session: AsyncSession, model_id: int, person_id: int, next_due_at: datetime | None) -> None:
+    """Set when a stakeholder's next check-in for a model is due."""
+    await session.exec(
+        update(Stakeholder)
+        .where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id)
+        .values(next_due_at=next_due_at)
+    )
+
+
+async def list_settled_checkins(*, session: AsyncSession, model_id: int, since: datetime) -> Sequence[CheckIn]:
+    """List a model's answered or expired check-ins due since `since`, newest first."""
+    query = (
+        select(CheckIn)
+        .where(CheckIn.model_id == model_id, CheckIn.due_at >= since, CheckIn.status.in_(("answered", "expired")))
+        .order_by(CheckIn.due_at.desc(), CheckIn.id.desc())
+    )
+    return (await session.exec(query)).all()
+
+
+async def get_last_answer(*, session: AsyncSession, model_id: int) -> CheckIn | None:
+    """Get a model's most recently answered check-in."""
+    query = (
+        select(CheckIn)
+        .where(CheckIn.model_id == model_id, CheckIn.answered_at.is_not(None), CheckIn.answer != "not_me")
+        .order_by(CheckIn.answered_at.desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def count_open_reports(*, session: AsyncSession, model_id: int, impacts: Sequence[str] | None = None) -> int:
+    """Count a model's failure reports that are not yet resolved, optionally of some impacts."""
+    query = select(func.count()).select_from(FailureReport).where(
+        FailureReport.model_id == model_id, FailureReport.status.in_(OPEN_REPORT_STATES)
+    )
+    if impacts is not None:
+        query = query.where(FailureReport.impact.in_(impacts))
+    return (await session.exec(query)).one()
+
+
+async def list_models_to_refresh(*, session: AsyncSession, checked_before: datetime, limit: int) -> Sequence[MLModel]:
+    """List active models whose cached health is older than `checked_before`."""
+    query = (
+        select(MLModel)
+        .where(MLModel.status == "active")
+        .where(or_(MLModel.health_checked_at.is_(None), MLModel.health_checked_at < checked_before))
+        .order_by(MLModel.id)
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+def add_health_event(*, session: AsyncSession, model_id: int, health: str, reason: str, at: datetime) -> None:
+    """Record that a model's health changed."""
+    session.add(ModelHealthEvent(model_id=model_id, health=health, reason=reason, at=at))
+
+
+async def create_stakeholder(*, session: AsyncSession, model_id: int, person_id: int, next_due_at: datetime | None) -> bool:
+    """Link a person to a model as a stakeholder unless they are one already; return whether it was new."""
+    statement = insert_ignoring_conflict(
+        session, Stakeholder, dict(model_id=model_id, person_id=person_id, next_due_at=next_due_at), ["model_id", "person_id"]
+    ).returning(Stakeholder.person_id)
+    return (await session.exec(statement)).scalar_one_or_none() is not None
+
+
+async def delete_stakeholder(*, session: AsyncSession, model_id: int, person_id: int) -> None:
+    """Stop a person being a stakeholder of a model."""
+    await session.exec(delete(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id))
+
+
+async def get_next_due_for_model(*, session: AsyncSession, model_id: int) -> datetime | None:
+    """Return when a model's next check-in falls due for any of its stakeholders."""
+    return (await session.exec(select(func.min(Stakeholder.next_due_at)).where(Stakeholder.model_id == model_id))).one()
+
+
+async def update_model_schedule(*, session: AsyncSession, model_id: int, next_due_at: datetime | None) -> None:
+    """Set the next due time of every stakeholder of a model (None stops its check-ins)."""
+    await session.exec(update(Stakeholder).where(Stakeholder.model_id == model_id).values(next_due_at=next_due_at))
+
+
+async def list_models_by_key(*, session: AsyncSession) -> dict[str, MLModel]:
+    """Return every model, keyed by its app.yaml key."""
+    return {m.key: m for m in (await session.exec(select(MLModel))).all()}
+
+
+async def list_links_for_person(*, session: AsyncSession, person_id: int) -> Sequence[tuple[Stakeholder, MLModel]]:
+    """List a person's stakeholder links with their models."""
+    query = select(Stakeholder, MLModel).join(MLModel, MLModel.id == Stakeholder.model_id).where(Stakeholder.person_id == person_id)
+    return (await session.exec(query)).all()
