@@ -22,13 +22,13 @@ from bot.delivery import DeliveryReport, Messenger, deliver_due
 from handlers.context import Context, Policy
 from handlers.outbound import handle_outbound
 from handlers.registry import SyncReport, handle_sync
-from handlers.scheduled import TickReport, handle_tick_batch
+from handlers.scheduled import TICK_STEPS, BATCH, TickReport
 from handlers.views import Message, Reply, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.db import create_engine, ensure_migrated, session_factory, transaction
+from storage.db import create_engine, ensure_migrated, run_in_transaction, session_factory, transaction
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,19 @@ Handler = Callable[..., Awaitable[Reply]]
 class TickResult:
     work: TickReport
     delivery: DeliveryReport
+
+
+async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Do all the work of a tick at `now`, each step batch by batch, each batch in its own transaction."""
+    total = TickReport()
+    for step in TICK_STEPS:
+        while True:
+            report = await run_in_transaction(sessions, lambda session, step=step: step(session, policy, now, batch))
+            total += report
+            if not report.more:
+                break
+    total.more = False
+    return total
 
 
 class Runtime:
@@ -83,10 +96,12 @@ class Runtime:
 
     async def act(self, person_id: int, platform: str, handler: Handler, *args, conversation: str | None = None, request_id: str | None = None) -> Reply:
         """Run a handler as a person, in one transaction; tell them to retry if the database fails."""
+        async def work(session):
+            actor = await people_store.get_person(session=session, person_id=person_id)
+            return await handler(session, self.context(actor, platform, conversation, request_id), *args)
+
         try:
-            async with transaction(self.sessions) as session:
-                actor = await people_store.get_person(session=session, person_id=person_id)
-                return await handler(session, self.context(actor, platform, conversation, request_id), *args)
+            return await run_in_transaction(self.sessions, work)
         except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
             log.error("database error while handling %s: %s", getattr(handler, "__name__", handler), exc.__class__.__name__)
             return notice(TRY_AGAIN)
@@ -94,19 +109,16 @@ class Runtime:
     async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
         now = now or self.clock.now()
-        work = TickReport(more=True)
-        while work.more:
-            async with transaction(self.sessions) as session:
-                work += await handle_tick_batch(session, self.policy, now)
+        work = await run_tick(self.sessions, self.policy, now)
         delivery = await deliver_due(self.sessions, self.messenger, self.policy, now) if deliver else DeliveryReport()
         return TickResult(work, delivery)
 
     async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
         """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
         async with self.sessions() as session:
-            work = TickReport(more=True)
-            while work.more:
-                work = await handle_tick_batch(session, self.policy, now)
+            for step in TICK_STEPS:
+                while (await step(session, self.policy, now)).more:
+                    pass
             pending = []
             for message in await delivery_store.list_due_messages(session=session, now=now, limit=limit):
                 view = await handle_outbound(session, message, self.policy, now)

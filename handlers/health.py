@@ -107,8 +107,8 @@ def evaluate_health(settled: Sequence[Settled], serious_open_reports: int) -> Ve
 def _deprecation(settled: Sequence[Settled]) -> str | None:
     """Return why a model should be considered for retirement, or None.
 
-    A candidate has had most answers say "stopped" in each of its last two periods, or
-    no answer at all in each of its last three.
+    A candidate was abandoned (half or more of the answers "stopped") in each of its
+    last two periods, or had no answer at all in each of its last three.
     """
     periods: dict[str, list[Settled]] = {}
     for item in settled:
@@ -118,14 +118,14 @@ def _deprecation(settled: Sequence[Settled]) -> str | None:
 
     def stopped(items: list[Settled]) -> bool:
         given = [s for s in items if s.answer is not None]
-        return bool(given) and sum(s.answer == Answer.STOPPED for s in given) * 2 > len(given)
+        return bool(given) and sum(s.answer == Answer.STOPPED for s in given) * 2 >= len(given)
 
     def silent(items: list[Settled]) -> bool:
         return all(s.answer is None for s in items)
 
     n = STOPPED_PERIODS_FOR_DEPRECATION
     if len(recent) >= n and all(stopped(p) for p in recent[:n]):
-        return f"most stakeholders said they stopped using it in each of the last {n} periods"
+        return f"half or more of its stakeholders said they stopped using it in each of the last {n} periods"
     n = SILENT_PERIODS_FOR_DEPRECATION
     if len(recent) >= n and all(silent(p) for p in recent[:n]):
         return f"no stakeholder answered in each of the last {n} periods"

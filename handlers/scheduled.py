@@ -46,17 +46,31 @@ class TickReport:
         return self
 
 
-async def handle_tick_batch(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Do up to `batch` items of each kind of due work; the caller commits and repeats while `more`."""
+async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Create up to `batch` due check-ins and queue their questions."""
     report = TickReport()
     await _dispatch_due(session, policy, now, batch, report)
+    return report
+
+
+async def handle_advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Send up to `batch` due reminders and snoozed questions, and expire what is over."""
+    report = TickReport()
     await _advance_open(session, policy, now, batch, report)
+    return report
+
+
+async def handle_refresh_stale(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Recompute the health of up to `batch` models whose health is more than a day old."""
     stale = await portfolio_store.list_models_to_refresh(session=session, checked_before=now - HEALTH_MAX_AGE, limit=batch)
     for model in stale:
         await refresh_model_health(session, model, now)
-    report.refreshed = len(stale)
-    report.more = report.more or len(stale) == batch
-    return report
+    return TickReport(refreshed=len(stale), more=len(stale) == batch)
+
+
+# The work of a tick, in order. The wiring runs each step in its own transactions,
+# batch after batch while `more`, so that locks are held briefly.
+TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale)
 
 
 async def _dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:

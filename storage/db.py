@@ -7,6 +7,7 @@ forms are accepted and mapped to those drivers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,6 +61,7 @@ def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
@@ -74,6 +76,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # Take transactions into our own hands (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection) -> None:
+    # Two deferred transactions that both read and then write deadlock, and SQLite
+    # breaks the tie by failing one at once with "database is locked". Starting every
+    # transaction IMMEDIATE makes writers queue on the busy timeout instead, so the
+    # shell and a `mlpulse tick` from cron can share one file safely.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -91,6 +103,31 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         except BaseException:
             await session.rollback()
             raise
+
+
+# Deadlock detected, serialization failure: PostgreSQL aborted the transaction and
+# running it again is the documented cure.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Tell whether a database error means "roll back and run the transaction again"."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        if getattr(candidate, "sqlstate", None) in RETRYABLE_SQLSTATES or getattr(candidate, "pgcode", None) in RETRYABLE_SQLSTATES:
+            return True
+    return False
+
+
+async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work, attempts: int = 5):
+    """Run `await work(session)` in a transaction; re-run it if the database aborted it as a deadlock."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with transaction(sessions) as session:
+                return await work(session)
+        except Exception as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            await asyncio.sleep(0.01 * attempt)
 
 
 async def ensure_migrated(engine: AsyncEngine) -> None:

@@ -184,6 +184,8 @@ async def list_models_to_refresh(*, session: AsyncSession, checked_before: datet
         .order_by(MLModel.id)
         .limit(limit)
     )
+    if dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
     return (await session.exec(query)).all()
 
 
