@@ -11,9 +11,9 @@ import re
 from datetime import date, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from handlers.periods import Cadence, parse_duration, zone
+from handlers.periods import Cadence, parse_clock, parse_duration, parse_every, parse_on, zone
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lowercase letters, digits, - _ .")]
 
@@ -33,10 +33,24 @@ class CadenceDecl(Strict):
     at: str = "10:00"
     starting: date | None = None
 
-    @model_validator(mode="after")
-    def _valid(self) -> CadenceDecl:
-        self.to_cadence()
-        return self
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        parse_every(value)
+        return value
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, value, info: ValidationInfo):
+        if value is not None and "every" in info.data:
+            parse_on(value, parse_every(info.data["every"])[1])
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        parse_clock(value)
+        return value
 
     def to_cadence(self) -> Cadence:
         """Return the cadence this declares."""

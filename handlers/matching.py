@@ -10,8 +10,16 @@ from rapidfuzz import fuzz, process, utils
 
 T = TypeVar("T")
 SURE = 85
-PLAUSIBLE = 55
+PLAUSIBLE = 45
 MARGIN = 10
+
+
+def _score(query: str, name: str, **_) -> float:
+    # WRatio rewards a name found inside the query, so the key "fraud" would be a sure
+    # match for "forecast fraud". Only a query shorter than the name may match a part.
+    if len(query) <= len(name):
+        return fuzz.WRatio(query, name)
+    return fuzz.ratio(query, name)
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ def best_match(query: str, candidates: Sequence[tuple[T, Sequence[str]]]) -> Mat
             return Match(item)
     scores: dict[int, float] = {}
     for index, (_, names) in enumerate(candidates):
-        best = process.extractOne(needle, names, scorer=fuzz.WRatio, processor=utils.default_process)
+        best = process.extractOne(needle, names, scorer=_score, processor=utils.default_process)
         if best:
             scores[index] = best[1]
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])

@@ -54,11 +54,11 @@ class Cadence:
     @classmethod
     def parse(cls, every: str | int, on: str | int | list | None = None, at: str = "10:00", anchor: date | None = None) -> Cadence:
         """Read a cadence as app.yaml writes it; raise ValueError with a readable reason."""
-        count, unit = _parse_every(every)
+        count, unit = parse_every(every)
         weekdays: tuple[int, ...] = WORKDAYS if unit == "day" else (1,)
         nth = day_of_month = None
         if on is not None:
-            weekdays, nth, day_of_month = _parse_on(on, unit)
+            weekdays, nth, day_of_month = parse_on(on, unit)
         return cls(
             every=count,
             unit=unit,
@@ -239,7 +239,7 @@ def parse_duration(text: str | int) -> timedelta:
     return sum((int(n) * unit[u] for n, u in parts), timedelta())
 
 
-def _parse_every(every: str | int) -> tuple[int, str]:
+def parse_every(every: str | int) -> tuple[int, str]:
     match = re.fullmatch(r"\s*(\d+)?\s*([a-z]+)\s*", str(every).lower())
     if isinstance(every, int) or not match or match[2] not in UNITS:
         raise ValueError(f"invalid 'every' {every!r}: use e.g. '2 weeks', 'week', '1 month' or '3 days'")
@@ -253,7 +253,7 @@ def _weekday(name: str) -> int:
     return WEEKDAY_NAMES.index(key)
 
 
-def _parse_on(on: str | int | list, unit: str) -> tuple[tuple[int, ...], int | None, int | None]:
+def parse_on(on: str | int | list, unit: str) -> tuple[tuple[int, ...], int | None, int | None]:
     if unit == "month":
         if isinstance(on, int) or str(on).strip().isdigit():
             day = int(on)

@@ -77,7 +77,7 @@ async def list_model_checkins(
         select(CheckIn, Person)
         .join(Person, Person.id == CheckIn.person_id)
         .where(CheckIn.model_id == model_id)
-        .order_by(CheckIn.due_at.desc(), CheckIn.id.desc())
+        .order_by(CheckIn.period_key.desc(), Person.display_name, CheckIn.id)
         .limit(limit)
     )
     return (await session.exec(query)).all()

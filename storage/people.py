@@ -89,7 +89,7 @@ async def list_unit_ids_for_person(*, session: AsyncSession, person_id: int) -> 
         .where(Stakeholder.person_id == person_id)
     )
     rows = await session.exec(contact.union(owned, answered))
-    return {row[0] if isinstance(row, tuple) else row for row in rows.all()}
+    return {row[0] for row in rows.all()}
 
 
 async def list_people_by_key(*, session: AsyncSession) -> dict[str, Person]:

@@ -1,0 +1,31 @@
+"""A recording messenger for delivery tests: it can fail, or "crash" the process, on chosen sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.delivery import MessageRef, Target
+from handlers.views import Message
+
+
+class Crash(BaseException):
+    """Stands for the process dying mid-way: nothing in the bot catches it."""
+
+
+@dataclass
+class RecordingMessenger:
+    platform: str = "test"
+    sent: list[tuple[Target, Message, MessageRef | None]] = field(default_factory=list)
+    updated: list[tuple[MessageRef, Message]] = field(default_factory=list)
+    fail: dict[int, BaseException] = field(default_factory=dict)
+    calls: int = 0
+
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef:
+        self.calls += 1
+        if self.calls in self.fail:
+            raise self.fail[self.calls]
+        self.sent.append((target, view, thread))
+        return MessageRef(self.platform, f"D-{target.person.key if target.person else target.channel}", str(len(self.sent)))
+
+    async def update(self, ref: MessageRef, view: Message) -> None:
+        self.updated.append((ref, view))

@@ -1,0 +1,113 @@
+"""Delivery through the outbox: nothing lost, nothing sent twice, through crashes and failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.delivery import LEASE, Unreachable, deliver_due
+from bot.runtime import TRY_AGAIN, Runtime
+from bot.config import Settings
+from handlers import router
+from handlers.actions import ActionId
+from storage.db import create_engine, session_factory
+from storage.models import CheckIn
+from tests import factories as f
+from tests.bot.fakes import Crash, RecordingMessenger
+from tests.helpers import outbox, run_tick
+
+TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def queued(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+    await run_tick(sessions, TUESDAY)
+    return len(await outbox(sessions, "checkin.ask"))
+
+
+def recipients(messenger: RecordingMessenger) -> Counter:
+    return Counter((target.person.key, view.title) for target, view, _ in messenger.sent)
+
+
+async def test_everything_queued_is_sent_once(sessions, queued):
+    messenger = RecordingMessenger()
+    report = await deliver_due(sessions, messenger, f.POLICY, TUESDAY)
+    assert report.sent == queued == 4
+    assert recipients(messenger) == Counter({("ana", "Check-in: Churn predictor"): 1, ("bo", "Check-in: Churn predictor"): 1, ("cy", "Check-in: Invoice fraud screen"): 1, ("ana", "Check-in: Demand forecast"): 1})
+    assert (await deliver_due(sessions, messenger, f.POLICY, TUESDAY + timedelta(hours=1))).sent == 0
+    async with sessions() as session:
+        sent = [m for m in await outbox(sessions) if m.status == "sent"]
+        assert len(sent) == 4 and all(m.message_id and m.conversation_id for m in sent)
+        checkins = [await session.get(CheckIn, m.subject_id) for m in sent]
+    assert all(c.sent_at == TUESDAY for c in checkins)
+
+
+async def test_a_crash_mid_delivery_loses_nothing_and_repeats_nothing(sessions, queued):
+    dying = RecordingMessenger(fail={3: Crash()})
+    with pytest.raises(Crash):
+        await deliver_due(sessions, dying, f.POLICY, TUESDAY)
+    assert len(dying.sent) == 2
+    # Restarted straight away, the claims of the dead process still hold: nothing is doubled.
+    restarted = RecordingMessenger()
+    await deliver_due(sessions, restarted, f.POLICY, TUESDAY + timedelta(minutes=1))
+    assert restarted.sent == []
+    # Once the dead process's lease runs out, the rest goes out.
+    await deliver_due(sessions, restarted, f.POLICY, TUESDAY + LEASE + timedelta(seconds=1))
+    assert recipients(dying) + recipients(restarted) == Counter({k: 1 for k in recipients(dying) + recipients(restarted)})
+    assert len(dying.sent) + len(restarted.sent) == queued
+
+
+async def test_a_failed_send_is_retried_with_backoff(sessions, queued):
+    flaky = RecordingMessenger(fail={1: RuntimeError("HTTP 503")})
+    report = await deliver_due(sessions, flaky, f.POLICY, TUESDAY)
+    assert (report.sent, report.failed) == (3, 1)
+    failed = [m for m in await outbox(sessions) if m.status == "queued"]
+    assert len(failed) == 1 and failed[0].last_error == "RuntimeError: HTTP 503"
+    assert failed[0].not_before == TUESDAY + timedelta(seconds=60)
+    assert (await deliver_due(sessions, flaky, f.POLICY, TUESDAY + timedelta(seconds=30))).sent == 0
+    assert (await deliver_due(sessions, flaky, f.POLICY, TUESDAY + timedelta(seconds=61))).sent == 1
+    assert sum(recipients(flaky).values()) == queued == len(recipients(flaky))
+
+
+async def test_an_unreachable_person_is_marked_failed_not_retried_forever(sessions, queued):
+    messenger = RecordingMessenger(fail={1: Unreachable("not installed in Teams")})
+    await deliver_due(sessions, messenger, f.POLICY, TUESDAY)
+    failed = [m for m in await outbox(sessions) if m.status == "failed"]
+    assert len(failed) == 1 and "not installed in Teams" in failed[0].last_error
+    assert (await deliver_due(sessions, messenger, f.POLICY, TUESDAY + timedelta(days=1))).sent == 0
+
+
+async def test_a_reminder_for_an_answered_checkin_is_dropped(sessions, queued):
+    messenger = RecordingMessenger()
+    await deliver_due(sessions, messenger, f.POLICY, TUESDAY)
+    await run_tick(sessions, TUESDAY + timedelta(days=1))  # queues reminders
+    async with sessions() as session:
+        ana = await f.person(session, "ana")
+        for section in (await router.handle_command(session, f.ctx(ana, TUESDAY), "/mlpulse checkins")).view.sections:
+            await router.handle_action(session, f.ctx(ana, TUESDAY + timedelta(days=1)), ActionId.CHECKIN_WORKS, section.buttons[0].value)
+        await session.commit()
+    report = await deliver_due(sessions, messenger, f.POLICY, TUESDAY + timedelta(days=1))
+    assert report.skipped == 2 and report.sent == 2  # Bo's and Cy's reminders still go
+    reminders = [(t.person.key, thread is not None) for t, v, thread in messenger.sent if v.text.startswith("Reminder 1 of 2")]
+    assert sorted(reminders) == [("bo", True), ("cy", True)]
+
+
+async def test_database_outage_during_a_button_press_changes_nothing(engine, sessions, queued):
+    runtime = Runtime(Settings(app=f.small_portfolio()), engine, RecordingMessenger())
+    async with sessions() as session:
+        ana = await f.person(session, "ana")
+    checkin_id = (await outbox(sessions, "checkin.ask"))[0].subject_id
+    down = create_engine("postgresql://nobody@127.0.0.1:1/down")
+    runtime.sessions = session_factory(down)
+    try:
+        reply = await runtime.act(ana.id, "test", router.handle_action, ActionId.CHECKIN_WORKS, str(checkin_id))
+    finally:
+        await down.dispose()
+    assert reply.view.text == TRY_AGAIN
+    async with sessions() as session:
+        checkin = await session.get(CheckIn, checkin_id)
+    assert checkin.status == "open" and checkin.answer is None

@@ -1,0 +1,96 @@
+"""The model registry: app.yaml sync (insert, update, never delete) and retirement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import select
+
+from handlers import router
+from handlers.actions import ActionId
+from storage.models import CheckIn, PlatformIdentity, Stakeholder
+from tests import factories as f
+from tests.conftest import NOW
+from tests.helpers import run_tick
+
+TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
+
+
+async def test_sync_inserts_then_updates_and_is_idempotent(sessions):
+    portfolio = f.small_portfolio()
+    async with sessions() as session:
+        first = await f.sync(session, portfolio)
+        again = await f.sync(session, portfolio)
+    assert len(first.created) == 5 + 2 + 3 and first.updated == [] and first.retired == []
+    assert (again.created, again.updated, again.retired) == ([], [], [])
+    changed = portfolio.model_dump()
+    changed["models"][0]["name"] = "Churn predictor v2"
+    changed["people"][2]["timezone"] = "America/Denver"
+    async with sessions() as session:
+        report = await f.sync(session, f.decl(**changed))
+        assert report.updated == ["person ana", "model churn"]
+        assert (await f.model(session, "churn")).name == "Churn predictor v2"
+        ana = await f.person(session, "ana")
+        links = (await session.exec(select(Stakeholder).where(Stakeholder.person_id == ana.id))).all()
+    # Ana moved to Denver: her next check-ins are at 10:00 there.
+    assert {link.next_due_at for link in links} == {datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc)}
+
+
+async def test_a_model_removed_from_the_file_is_retired_not_deleted_and_can_come_back(sessions):
+    portfolio = f.small_portfolio()
+    async with sessions() as session:
+        await f.sync(session, portfolio)
+    await run_tick(sessions, TUESDAY)
+    trimmed = portfolio.model_dump()
+    trimmed["models"] = trimmed["models"][1:]
+    async with sessions() as session:
+        report = await f.sync(session, f.decl(**trimmed), now=TUESDAY + timedelta(hours=1))
+        churn = await f.model(session, "churn")
+        open_left = (await session.exec(select(CheckIn).where(CheckIn.model_id == churn.id, CheckIn.status == "open"))).all()
+    assert report.retired == ["model churn"]
+    assert churn.status == "retired" and open_left == []
+    async with sessions() as session:
+        back = await f.sync(session, portfolio, now=TUESDAY + timedelta(days=1))
+        assert back.updated == ["model churn (back from retirement)"]
+        assert (await f.model(session, "churn")).status == "active"
+
+
+async def test_people_keep_their_platform_identities(sessions):
+    portfolio = f.decl(people=[{"key": "ana", "name": "Ana", "slack": "U0ANA", "teams": "aad-1"}])
+    async with sessions() as session:
+        await f.sync(session, portfolio)
+        ids = {(i.platform, i.external_id) for i in (await session.exec(select(PlatformIdentity))).all()}
+    assert ids == {("slack", "U0ANA"), ("teams", "aad-1")}
+
+
+async def test_only_leads_retire_and_retiring_stops_check_ins(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        churn, ana, lead = await f.model(session, "churn"), await f.person(session, "ana"), await f.person(session, "lead")
+        refused = await router.handle_action(session, f.ctx(ana), ActionId.MODEL_RETIRE_CONFIRM, str(churn.id))
+        assert refused.view.text.startswith("Only ML leads can retire models.")
+        await session.commit()
+    async with sessions() as session:
+        assert (await f.model(session, "churn")).status == "active"
+        prompt = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RETIRE, str(churn.id))
+        assert prompt.view.buttons[0].action == ActionId.MODEL_RETIRE_CONFIRM
+        done = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RETIRE_CONFIRM, str(churn.id))
+        assert done.view.title == "Churn predictor is retired"
+        await session.commit()
+    report = await run_tick(sessions, TUESDAY)
+    assert report.created == 2  # fraud and demand only
+    async with sessions() as session:
+        retired = await f.model(session, "churn")
+        assert retired.retired_by_id == lead.id
+        # A lead's retirement sticks: the file still lists churn, but sync does not revive it.
+        await f.sync(session, f.small_portfolio(), now=NOW + timedelta(days=2))
+        assert (await f.model(session, "churn")).status == "retired"
+
+
+async def test_model_list_shows_keys_and_retired_models(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        lead = await f.person(session, "lead")
+        reply = await router.handle_command(session, f.ctx(lead), "/mlpulse models")
+    assert reply.view.title == "Models (3)"
+    assert reply.view.text.splitlines()[0] == "❔ churn · Churn predictor · Sales · Owner"
