@@ -57,12 +57,17 @@ class Shell:
         return person_zone(self.actor, self.runtime.policy)
 
     def show_delivery(self, item: Delivered, how: str) -> None:
+        number = item.ref.message_id
         if item.person_id == self.actor.id:
-            label = {"new": "new message", "updated": f"message #{item.ref.message_id} updated", "reply in thread": "reply in thread"}[how]
-            self.write(f"\n📨 {label} (#{item.ref.message_id}) from mlpulse:")
+            header = {
+                "new": f"📨 new message #{number} from mlpulse:",
+                "updated": f"✏️  message #{number} updated:",
+                "reply in thread": f"📨 message #{number}, in the thread of #{item.thread.message_id if item.thread else '?'}:",
+            }[how]
+            self.write(f"\n{header}")
             self.write(to_text(item.view, lambda b: self._number(b, item.ref)))
         elif not self.quiet:
-            verb = "updated for" if how == "updated" else "sent to"
+            verb = {"new": "sent to", "updated": "updated for", "reply in thread": "reply in thread to"}[how]
             self.write(f"📨 {verb} {item.recipient}: {item.view.title or item.view.text[:60]}")
 
     def _number(self, button: Button, ref: MessageRef | None) -> int:

@@ -1,0 +1,188 @@
+"""The shell driven end to end: typed lines in, printed text out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.shell.messenger import ShellMessenger
+from bot.shell.repl import Shell, resolve_person
+from storage.migrate import upgrade
+from tests import factories as f
+
+ROOT = Path(__file__).resolve().parents[2]
+MONDAY = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+
+
+class Terminal:
+    """Feeds lines to the shell; a line may be a function of everything printed so far."""
+
+    def __init__(self, script: list[str | Callable[[str], str]]):
+        self.script = list(script)
+        self.output: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.output)
+
+    async def read(self, prompt: str) -> str | None:
+        self.output.append(prompt)
+        if not self.script:
+            return None
+        line = self.script.pop(0)
+        return line(self.text) if callable(line) else line
+
+    def write(self, text: str) -> None:
+        self.output.append(text)
+
+
+def button(label: str) -> Callable[[str], str]:
+    """Press the most recently shown button with this label."""
+
+    def press(printed: str) -> str:
+        numbers = re.findall(rf"\[(\d+)\] {re.escape(label)}", printed)
+        assert numbers, f"no button {label!r} on screen"
+        return numbers[-1]
+
+    return press
+
+
+@pytest.fixture
+async def shell_runtime(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shell.db'}"
+    await asyncio.to_thread(upgrade, url)
+    portfolio = f.small_portfolio().model_dump()
+    portfolio["checkins"] = {"every": "week", "on": ["tue"], "at": "10:00", "remind_after": "1d", "reminders": 1}
+    clock = ManualClock(MONDAY)
+    runtime = await Runtime.start(Settings(app=f.decl(**portfolio)), ShellMessenger(), clock, url=url)
+    yield runtime, clock
+    await runtime.close()
+
+
+async def run(runtime, clock, who: str, script) -> Terminal:
+    terminal = Terminal(script)
+    shell = Shell(runtime, clock, await resolve_person(runtime, who), terminal.read, terminal.write)
+    await shell.run()
+    return terminal
+
+
+async def test_a_stakeholder_answers_a_checkin_in_the_shell(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "ana@example.com", [
+        "help",
+        "advance 1d",
+        button("Yes, but with problems"),
+        button("Add details"),
+        "A new CRM went live.",
+        "9",
+        "",
+        "2",
+        "checkins",
+        button("Remind me tomorrow"),
+        "advance 1d",
+        "quit",
+    ])
+    text = t.text
+    assert "mlpulse shell: you are Ana (ana)." in text
+    assert "advance 3d | tick" in text and "/mlstatus unit <name>" in text  # help lists both
+    assert "⏱  Tue 3 Mar 2026, 01:00: 1 check-in sent." in text  # Cy, in Tokyo
+    assert "⏱  Tue 3 Mar 2026, 10:00: 3 check-ins sent." in text
+    assert "📨 new message #2 from mlpulse:\n│ ┌─ Check-in: Churn predictor" in text
+    assert "📨 new message #4 from mlpulse:\n│ ┌─ Check-in: Demand forecast" in text
+    # The last button of that label is on the Demand forecast message, which updates in place.
+    assert "✏️  message #4 updated:\n│ ┌─ Check-in: Demand forecast\n│\n│ ✅ Recorded: Yes, but with problems, by Ana, Tue 3 Mar 2026, 12:00." in text
+    assert "📨 sent to Lead: Demand forecast: Yes, but with problems" in text
+    # The follow-up form: the bad rating comes back inline, the rest is kept.
+    assert "  ⚠ Choose a number from 1 to 5." in text
+    assert "│    What changed in your business: A new CRM went live." in text
+    assert "│    Satisfaction: 2 of 5" in text
+    assert "1 check-in waiting for your answer." in text
+    assert "Snoozed: I'll ask again Wed 4 Mar 2026, 10:00." in text
+    assert re.search(r"📨 message #\d+, in the thread of #2:\n│ ┌─ Check-in: Churn predictor\n│\n│ As you asked, here it is again.", text)
+    assert "⏩ It is now Wed 4 Mar 2026, 12:00." in text
+
+
+async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, None, [
+        "whoami",
+        "advance 3d",
+        "/mlstatus",
+        "/mlstatus frud",
+        "/mlstatus unit finance",
+        "as cy",
+        "/mlstatus churn",
+        "inbox",
+        "as nobody",
+        "advance soon",
+        "7777",
+        "quit",
+    ])
+    text = t.text
+    assert "You are Lead (lead, ML lead)" in text
+    assert "⏱  Wed 4 Mar 2026, 01:00: 1 reminder." in text
+    assert "📨 reply in thread to Bo: Check-in: Churn predictor" in text
+    assert "⏱  Wed 4 Mar 2026, 10:00: 3 reminders." in text
+    assert "⏱  Thu 5 Mar 2026, 10:00: 3 expired without an answer." in text
+    assert "│ 🟢 0 healthy · 🟠 0 degraded · 🔴 0 abandoned · ⚪ 3 silent · ❔ 0 unknown" in text
+    assert "│ ┌─ ⚪ Invoice fraud screen (fraud) · silent" in text
+    assert "│ ┌─ Finance: 1 active model" in text
+    assert "You are now Cy Tokyo (cy)." in text
+    assert "Churn predictor belongs to a unit you are not part of" in text
+    assert "│ Reminder 1 of 1." in text and "#" in text  # Cy's inbox holds the question and its reminder
+    assert "Nobody matches “nobody”. Type people to see everyone." in text
+    assert "invalid duration 'soon': use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
+    assert "There is no button [7777]." in text
+
+
+async def test_reassign_and_away_in_the_shell(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "away until 2026-03-01",
+        "advance 1d",
+        button("Not me / not sure"),
+        "zed",
+        "n",
+        "",
+        "Cy Tokyo",
+        "away until 2026-03-20",
+        "advance 7d",
+        "quit",
+    ])
+    text = t.text
+    assert "is in the past" in text
+    assert "  ⚠ Nobody called 'zed' is known to mlpulse. Try their email address." in text
+    assert "│ Handed over to Cy Tokyo. Thanks for pointing us the right way." in text
+    assert "📨 sent to Cy Tokyo: Check-in: Churn predictor" in text
+    assert "You are away until Fri 20 Mar 2026." in text
+    assert "⏱  Tue 10 Mar 2026, 10:00: 2 check-ins sent, 1 skipped (away)." in text
+
+
+def test_demo_command_runs_from_a_clean_directory(tmp_path):
+    (tmp_path / "app.yaml").write_text((ROOT / "app.yaml").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "DATABASE_URL", "MLPULSE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell", "--demo"],
+        input="/mlstatus\n/mlstatus churn\nas dana\ncheckins\nquit\n",
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"Demo: mlpulse-demo.db seeded from app.yaml with \d+ past check-ins over 12 weeks.", out)
+    assert "you are Priya Raman (priya, ML lead)" in out
+    health = re.search(r"🟢 (\d+) healthy · 🟠 (\d+) degraded · 🔴 (\d+) abandoned · ⚪ (\d+) silent · ❔ (\d+) unknown", out)
+    assert health and all(int(n) >= 1 for n in health.groups()), health
+    assert "Churn predictor (churn)" in out and "Recent check-ins:" in out
+    assert "You are now Dana Kim (dana)." in out and "check-ins waiting for your answer" in out
+    assert (tmp_path / "mlpulse-demo.db").exists()
