@@ -18,6 +18,7 @@ from typing import Protocol
 from handlers.context import Policy
 from handlers.outbound import handle_outbound
 from handlers.views import Message
+from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage.db import transaction
@@ -66,33 +67,44 @@ class DeliveryReport:
 
 
 async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit: int = 200) -> DeliveryReport:
-    """Send every queued message that is due, at most `limit` per claim, until none is left."""
+    """Send every queued message that is due, `limit` claimed at a time, until none is left."""
     report = DeliveryReport()
     while True:
         async with transaction(sessions) as session:
             claimed = await delivery_store.claim_messages(session=session, now=now, lease=LEASE, limit=limit)
-        for message in claimed:
-            await _deliver_one(sessions, messenger, policy, now, message, report)
+            # Rendered in the claiming session, moments before sending, after loading the
+            # batch's check-ins and people at once. The identity map holds rows weakly, so
+            # `loaded` keeps them alive until the batch is rendered.
+            loaded = [
+                *await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.startswith("checkin.")]),
+                *await people_store.list_people(session=session, ids=[m.person_id for m in claimed if m.person_id]),
+            ]
+            ready = [item for message in claimed if (item := await _prepare(session, messenger, policy, now, message, report))]
+            del loaded
+        for message, view, target, thread in ready:
+            await _send(sessions, messenger, now, message, view, target, thread, report)
         if len(claimed) < limit:
             return report
 
 
-async def _deliver_one(sessions, messenger: Messenger, policy: Policy, now, message, report: DeliveryReport) -> None:
-    async with transaction(sessions) as session:
-        view = await handle_outbound(session, message, policy, now)
-        person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
-        thread = None
-        if message.thread_of_id:
-            parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
-            if parent and parent.message_id and parent.platform == messenger.platform:
-                thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
+async def _prepare(session, messenger: Messenger, policy: Policy, now, message, report: DeliveryReport):
+    view = await handle_outbound(session, message, policy, now)
     if view is None:
-        async with transaction(sessions) as session:
-            await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
+        await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
         report.skipped += 1
-        return
+        return None
+    person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+    thread = None
+    if message.thread_of_id:
+        parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
+        if parent and parent.message_id and parent.platform == messenger.platform:
+            thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
+    return message, view, Target(person=person, channel=message.channel), thread
+
+
+async def _send(sessions, messenger: Messenger, now, message, view: Message, target: Target, thread, report: DeliveryReport) -> None:
     try:
-        ref = await messenger.send(Target(person=person, channel=message.channel), view, thread)
+        ref = await messenger.send(target, view, thread)
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
@@ -111,6 +123,4 @@ async def _deliver_one(sessions, messenger: Messenger, policy: Policy, now, mess
         await delivery_store.update_message_sent(
             session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
         )
-        if message.kind == "checkin.ask":
-            await delivery_store.update_checkin_sent(session=session, checkin_id=message.subject_id, at=now)
     report.sent += 1

@@ -96,7 +96,6 @@ async def _seed_checkin(session, model: MLModel, person: Person, period, answer:
         due_at=period.due_at,
         period_ends_at=period.ends_at,
         status="answered" if answer else "expired",
-        sent_at=period.due_at,
         reminders_sent=0 if answer else 2,
         answer=answer,
         answered_at=answered_at,

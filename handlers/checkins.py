@@ -361,24 +361,18 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     session.add(checkin)
     note = ""
     if target:
-        new_id = await checkin_store.create_checkin(
-            session=session,
-            values=dict(
-                model_id=checkin.model_id,
-                person_id=target.id,
-                period_key=checkin.period_key,
-                due_at=ctx.now,
-                period_ends_at=checkin.period_ends_at,
-                status="open",
-                next_action_at=min(ctx.now + ctx.policy.reminder_after, checkin.period_ends_at),
-                reassigned_from_id=checkin.id,
-                reminders_sent=0,
-                snoozes=0,
-                created_at=ctx.now,
-            ),
+        row = checkin_store.checkin_values(
+            model_id=checkin.model_id,
+            person_id=target.id,
+            period_key=checkin.period_key,
+            due_at=ctx.now,
+            period_ends_at=checkin.period_ends_at,
+            now=ctx.now,
+            next_action_at=min(ctx.now + ctx.policy.reminder_after, checkin.period_ends_at),
+            reassigned_from_id=checkin.id,
         )
-        if new_id:
-            await queue_checkin_ask(session, new_id, target.id, ctx.now)
+        if created := await checkin_store.create_checkins(session=session, rows=[row]):
+            await delivery_store.create_messages(session=session, rows=[ask_row(created[0][0], target.id, ctx.now)])
         else:
             note = f"{target.display_name} already has this period's check-in."
     if stop:
@@ -404,10 +398,9 @@ async def add_stakeholder(session: AsyncSession, model: MLModel, person: Person,
     await portfolio_store.create_stakeholder(session=session, model_id=model.id, person_id=person.id, next_due_at=due)
 
 
-async def queue_checkin_ask(session: AsyncSession, checkin_id: int, person_id: int, now: datetime) -> None:
-    await delivery_store.create_message(
-        session=session, key=f"checkin:{checkin_id}:ask", kind="checkin.ask", subject_id=checkin_id, person_id=person_id, not_before=now
-    )
+def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict:
+    """Return the outbox row that asks a check-in's question."""
+    return dict(key=f"checkin:{checkin_id}:ask", kind="checkin.ask", subject_id=checkin_id, person_id=person_id, not_before=now)
 
 
 async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:

@@ -65,8 +65,12 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
             session.add(person)
             report.updated.append(f"person {key} (no longer declared)")
     await session.flush()
+    known = await people_store.list_identities_by_person(session=session)
     for p in decl.people:
-        await people_store.update_identities(session=session, person_id=people[p.key].id, identities={"slack": p.slack, "teams": p.teams})
+        wanted = {"slack": p.slack, "teams": p.teams}
+        person_id = people[p.key].id
+        if any(known.get((person_id, platform)) != external_id for platform, external_id in wanted.items()):
+            await people_store.update_identities(session=session, person_id=person_id, identities=wanted)
 
     units = await people_store.list_units_by_name(session=session)
     for u in decl.units:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.checkins import queue_checkin_ask, model_cadence, person_zone
+from handlers.checkins import ask_row, model_cadence, person_zone
 from handlers.context import Policy
 from handlers.health import refresh_model_health
 from handlers.periods import current_period, next_due_after
@@ -76,41 +76,34 @@ TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale)
 async def _dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:
     due = await portfolio_store.list_due_stakeholders(session=session, now=now, limit=batch)
     report.more = len(due) == batch
+    rows = []
     for link, model, person in due:
         if model.status != "active":
-            await portfolio_store.update_next_due(session=session, model_id=model.id, person_id=person.id, next_due_at=None)
+            link.next_due_at = None
             continue
         cadence, tz = model_cadence(model, policy), person_zone(person, policy)
         period = current_period(cadence, now, tz)
-        await portfolio_store.update_next_due(
-            session=session, model_id=model.id, person_id=person.id, next_due_at=next_due_after(cadence, now, tz)
-        )
+        link.next_due_at = next_due_after(cadence, now, tz)
         if model.deployed_on and period.starts_on < model.deployed_on:
             continue
         away = person.away_until is not None and person.away_until >= now.astimezone(tz).date()
-        checkin_id = await checkin_store.create_checkin(
-            session=session,
-            values=dict(
+        rows.append(
+            checkin_store.checkin_values(
                 model_id=model.id,
                 person_id=person.id,
                 period_key=period.key,
                 due_at=period.due_at,
                 period_ends_at=period.ends_at,
+                now=now,
                 status="skipped" if away else "open",
                 next_action_at=None if away else min(now + policy.reminder_after, period.ends_at),
-                closed_at=now if away else None,
-                reminders_sent=0,
-                snoozes=0,
-                created_at=now,
-            ),
+            )
         )
-        if checkin_id is None:
-            continue
-        if away:
-            report.skipped_away += 1
-        else:
-            await queue_checkin_ask(session, checkin_id, person.id, now)
-            report.created += 1
+    # One statement for the batch; the unique key drops whatever another tick created first.
+    created = await checkin_store.create_checkins(session=session, rows=rows)
+    await delivery_store.create_messages(session=session, rows=[ask_row(checkin_id, person_id, now) for checkin_id, person_id, status in created if status == "open"])
+    report.created = sum(status == "open" for _, _, status in created)
+    report.skipped_away = len(created) - report.created
 
 
 async def _advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:

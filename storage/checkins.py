@@ -15,20 +15,55 @@ from storage.models import CheckIn, CheckInAnswer, MLModel, Person
 OPEN_STATES = ("open",)
 
 
-async def create_checkin(*, session: AsyncSession, values: dict) -> int | None:
-    """Insert a check-in unless one exists for its (model, person, period); return the new id or None."""
-    statement = insert_ignoring_conflict(
-        session, CheckIn, values, ["model_id", "person_id", "period_key"]
-    ).returning(CheckIn.id)
-    return (await session.exec(statement)).scalar_one_or_none()
+def checkin_values(
+    *,
+    model_id: int,
+    person_id: int,
+    period_key: str,
+    due_at: datetime,
+    period_ends_at: datetime,
+    now: datetime,
+    status: str = "open",
+    next_action_at: datetime | None = None,
+    reassigned_from_id: int | None = None,
+) -> dict:
+    """Return the row of a new check-in, for `create_checkins`."""
+    return dict(
+        model_id=model_id,
+        person_id=person_id,
+        period_key=period_key,
+        due_at=due_at,
+        period_ends_at=period_ends_at,
+        status=status,
+        next_action_at=next_action_at,
+        reassigned_from_id=reassigned_from_id,
+        closed_at=None if status == "open" else now,
+        reminders_sent=0,
+        snoozes=0,
+        created_at=now,
+    )
+
+
+async def create_checkins(*, session: AsyncSession, rows: list[dict]) -> Sequence[tuple[int, int, str]]:
+    """Insert check-ins, skipping any whose (model, person, period) exists; return (id, person id, status) of the new ones."""
+    if not rows:
+        return []
+    statement = insert_ignoring_conflict(session, CheckIn, rows, ["model_id", "person_id", "period_key"])
+    return (await session.exec(statement.returning(CheckIn.id, CheckIn.person_id, CheckIn.status))).all()
 
 
 async def get_checkin(*, session: AsyncSession, checkin_id: int, lock: bool = False) -> CheckIn | None:
     """Get a check-in by id, optionally locking its row until the transaction ends."""
-    query = select(CheckIn).where(CheckIn.id == checkin_id)
-    if lock and dialect(session) == "postgresql":
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
+    # with_for_update must be None, not False, for the identity map to be used.
+    locking = lock and dialect(session) == "postgresql"
+    return await session.get(CheckIn, checkin_id, with_for_update=True if locking else None)
+
+
+async def list_checkins(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[CheckIn]:
+    """List the check-ins with these ids."""
+    if not ids:
+        return []
+    return (await session.exec(select(CheckIn).where(CheckIn.id.in_(ids)))).all()
 
 
 async def get_checkin_for_period(*, session: AsyncSession, model_id: int, person_id: int, period_key: str) -> CheckIn | None:

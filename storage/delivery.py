@@ -10,35 +10,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import select
 
 from storage.common import dialect, insert_ignoring_conflict
-from storage.models import CheckIn, OutboundMessage
+from storage.models import OutboundMessage
 
 
-async def create_message(
-    *,
-    session: AsyncSession,
-    key: str,
-    kind: str,
-    not_before: datetime,
-    subject_id: int | None = None,
-    person_id: int | None = None,
-    channel: str | None = None,
-    thread_of_id: int | None = None,
-) -> bool:
-    """Queue a message under a unique key; return False if that key was queued before."""
-    values = dict(
-        key=key,
-        kind=kind,
-        subject_id=subject_id,
-        person_id=person_id,
-        channel=channel,
-        thread_of_id=thread_of_id,
-        not_before=not_before,
-        status="queued",
-        attempts=0,
-        created_at=not_before,
-    )
+async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
+    """Queue messages, skipping any whose key was queued before; return how many are new.
+
+    Each row has `key`, `kind` and `not_before`, and may have `subject_id`, `person_id`,
+    `channel` and `thread_of_id`.
+    """
+    if not rows:
+        return 0
+    fields = ("subject_id", "person_id", "channel", "thread_of_id")
+    values = [{**{f: None for f in fields}, **row, "status": "queued", "attempts": 0, "created_at": row["not_before"]} for row in rows]
     result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
-    return result.scalar_one_or_none() is not None
+    return len(result.all())
+
+
+async def create_message(*, session: AsyncSession, key: str, kind: str, not_before: datetime, **fields) -> bool:
+    """Queue one message under a unique key; return False if that key was queued before."""
+    return await create_messages(session=session, rows=[dict(key=key, kind=kind, not_before=not_before, **fields)]) == 1
 
 
 async def get_message_by_key(*, session: AsyncSession, key: str) -> OutboundMessage | None:
@@ -56,34 +47,27 @@ async def claim_messages(
 ) -> Sequence[OutboundMessage]:
     """Claim up to `limit` queued messages that are due, for `lease`; nobody else gets them meanwhile.
 
-    Each claim is a conditional UPDATE, so two workers that picked the same row cannot
-    both win it, on SQLite as on PostgreSQL (where SKIP LOCKED also keeps them apart).
+    Claimers cannot collide: on PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED,
+    and on SQLite every transaction begins IMMEDIATE, so one claimer runs at a time.
     """
     free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now)
     query = (
-        select(OutboundMessage.id)
+        select(OutboundMessage)
         .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= now, free)
         .order_by(OutboundMessage.not_before, OutboundMessage.id)
         .limit(limit)
     )
     if dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    candidates = (await session.exec(query)).all()
-    claimed = []
-    for message_id in candidates:
-        result = await session.exec(
+    claimed = (await session.exec(query)).all()
+    if claimed:
+        await session.exec(
             update(OutboundMessage)
-            .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued", free)
+            .where(OutboundMessage.id.in_([m.id for m in claimed]))
             .values(claimed_until=now + lease, attempts=OutboundMessage.attempts + 1)
+            .execution_options(synchronize_session="fetch")
         )
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    if not claimed:
-        return []
-    rows = await session.exec(
-        select(OutboundMessage).where(OutboundMessage.id.in_(claimed)).order_by(OutboundMessage.not_before, OutboundMessage.id)
-    )
-    return rows.all()
+    return claimed
 
 
 async def update_message_sent(
@@ -118,11 +102,6 @@ async def count_messages(*, session: AsyncSession, status: str | None = None) ->
     if status is not None:
         query = query.where(OutboundMessage.status == status)
     return (await session.exec(query)).one()
-
-
-async def update_checkin_sent(*, session: AsyncSession, checkin_id: int, at: datetime) -> None:
-    """Record when a check-in's question reached its recipient."""
-    await session.exec(update(CheckIn).where(CheckIn.id == checkin_id, CheckIn.sent_at.is_(None)).values(sent_at=at))
 
 
 async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboundMessage]:

@@ -102,6 +102,12 @@ async def list_units_by_name(*, session: AsyncSession) -> dict[str, BusinessUnit
     return {u.name.lower(): u for u in (await session.exec(select(BusinessUnit))).all()}
 
 
+async def list_identities_by_person(*, session: AsyncSession) -> dict[tuple[int, str], str]:
+    """Return every platform identity as {(person id, platform): external id}."""
+    rows = await session.exec(select(PlatformIdentity))
+    return {(i.person_id, i.platform): i.external_id for i in rows.all()}
+
+
 async def update_identities(*, session: AsyncSession, person_id: int, identities: dict[str, str | None]) -> None:
     """Make a person's identity on each named platform the given id (None removes it)."""
     for platform, external_id in identities.items():

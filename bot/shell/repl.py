@@ -49,7 +49,6 @@ class Shell:
         self.runtime, self.clock, self.actor = runtime, clock, actor
         self.read, self.write = read, write
         self.buttons: dict[int, tuple[Button, MessageRef | None]] = {}
-        self.quiet = False
         runtime.messenger.show = self.show_delivery
 
     @property
@@ -66,7 +65,7 @@ class Shell:
             }[how]
             self.write(f"\n{header}")
             self.write(to_text(item.view, lambda b: self._number(b, item.ref)))
-        elif not self.quiet:
+        else:
             verb = {"new": "sent to", "updated": "updated for", "reply in thread": "reply in thread to"}[how]
             self.write(f"📨 {verb} {item.recipient}: {item.view.title or item.view.text[:60]}")
 

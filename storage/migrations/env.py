@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from alembic import context
 from sqlmodel import SQLModel
@@ -34,9 +35,15 @@ async def _run_online() -> None:
 
 
 def _run_in_thread() -> None:
-    # Alembic is called from sync code; when that code itself runs inside an event loop
-    # (the shell, a test) a fresh loop in this thread keeps the two apart.
-    asyncio.run(_run_online())
+    # Alembic is called from sync code. When that code itself runs inside an event loop
+    # (the shell, a test, a benchmark), the migration gets a loop of its own on a worker thread.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_run_online())
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _run_online()).result()
 
 
 if context.is_offline_mode():

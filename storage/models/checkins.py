@@ -34,7 +34,6 @@ class CheckIn(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     period_ends_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default="open", max_length=16)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminders_sent: int = 0
     snoozes: int = 0
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:15:26.041544
+Create Date: 2026-11-23 00:41:08.835502
 """
 
 from __future__ import annotations
@@ -174,7 +174,6 @@ def upgrade() -> None:
     sa.Column('due_at', storage.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('period_ends_at', storage.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('sent_at', storage.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('snoozes', sa.Integer(), nullable=False),
     sa.Column('snoozed_until', storage.columns.UTCDateTime(timezone=True), nullable=True),

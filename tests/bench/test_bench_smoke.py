@@ -1,0 +1,15 @@
+"""The benchmark harness itself runs, on a tiny portfolio, so that it cannot rot unnoticed."""
+
+from __future__ import annotations
+
+from bench.portfolio import Size
+from bench.run import bench_backend
+
+
+async def test_benchmark_runs_end_to_end_on_a_tiny_portfolio(tmp_path):
+    size = Size(models=20, units=4, people=200, answers=400, reports=50)
+    result = await bench_backend("sqlite", size, repeat=5, tmp=tmp_path)
+    assert result["answers"] == 400
+    assert result["tick_due"]["due"] == 80  # every stakeholder link of the tiny portfolio
+    assert result["answer"]["n"] >= 5 and result["answer"]["p99_ms"] > 0
+    assert result["status_small"]["answers"] == 40 and result["status_growth_p95"] > 0
