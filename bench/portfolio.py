@@ -123,11 +123,19 @@ async def add_answers(engine, size: Size, now: datetime, start: int, stop: int, 
     return added
 
 
-async def fix_sequences(engine) -> None:
-    """Move PostgreSQL's id sequences past the explicitly numbered rows (SQLite needs nothing)."""
+async def finish_load(engine) -> None:
+    """After a bulk load: move PostgreSQL's id sequences past the loaded rows and vacuum.
+
+    Without VACUUM freshly loaded tables have no visibility map and no statistics, and
+    the first queries measured would pay for that instead of for mlpulse.
+    """
     if engine.dialect.name != "postgresql":
+        async with engine.begin() as c:
+            await c.execute(text("ANALYZE"))
         return
     async with engine.begin() as c:
         for table in ("businessunit", "person", "ml_model", "checkin"):
             await c.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
-        await c.execute(text("ANALYZE"))
+    async with engine.connect() as c:
+        await c.execution_options(isolation_level="AUTOCOMMIT")
+        await c.execute(text("VACUUM ANALYZE"))

@@ -136,10 +136,11 @@ async def refresh_model_health(session: AsyncSession, model: MLModel, now: datet
     """Recompute one model's health from storage, cache it on the row and log any change."""
     rows = await portfolio_store.list_settled_checkins(session=session, model_id=model.id, since=now - WINDOW)
     settled = [Settled(r.person_id, r.period_key, r.answer, r.satisfaction) for r in rows]
-    serious = await portfolio_store.count_open_reports(session=session, model_id=model.id, impacts=SERIOUS_IMPACTS)
+    model.open_reports, serious = await portfolio_store.count_open_reports(session=session, model_id=model.id, serious=SERIOUS_IMPACTS)
     verdict = evaluate_health(settled, serious)
-    last = await portfolio_store.get_last_answer(session=session, model_id=model.id)
-    model.open_reports = await portfolio_store.count_open_reports(session=session, model_id=model.id)
+    answered = [r for r in rows if r.answered_at and r.answer != Answer.NOT_ME]
+    # The window usually holds the last answer; only an older one needs a query.
+    last = max(answered, key=lambda r: r.answered_at) if answered else await portfolio_store.get_last_answer(session=session, model_id=model.id)
     model.last_answer, model.last_answer_at = (last.answer, last.answered_at) if last else (None, None)
     model.response_rate = verdict.response_rate
     if verdict.health != model.health:

@@ -46,20 +46,6 @@ class TickReport:
         return self
 
 
-async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Create up to `batch` due check-ins and queue their questions."""
-    report = TickReport()
-    await _dispatch_due(session, policy, now, batch, report)
-    return report
-
-
-async def handle_advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Send up to `batch` due reminders and snoozed questions, and expire what is over."""
-    report = TickReport()
-    await _advance_open(session, policy, now, batch, report)
-    return report
-
-
 async def handle_refresh_stale(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
     """Recompute the health of up to `batch` models whose health is more than a day old."""
     stale = await portfolio_store.list_models_to_refresh(session=session, checked_before=now - HEALTH_MAX_AGE, limit=batch)
@@ -68,14 +54,10 @@ async def handle_refresh_stale(session: AsyncSession, policy: Policy, now: datet
     return TickReport(refreshed=len(stale), more=len(stale) == batch)
 
 
-# The work of a tick, in order. The wiring runs each step in its own transactions,
-# batch after batch while `more`, so that locks are held briefly.
-TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale)
-
-
-async def _dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:
+async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Create up to `batch` due check-ins and queue their questions."""
     due = await portfolio_store.list_due_stakeholders(session=session, now=now, limit=batch)
-    report.more = len(due) == batch
+    report = TickReport(more=len(due) == batch)
     rows = []
     for link, model, person in due:
         if model.status != "active":
@@ -104,20 +86,19 @@ async def _dispatch_due(session: AsyncSession, policy: Policy, now: datetime, ba
     await delivery_store.create_messages(session=session, rows=[ask_row(checkin_id, person_id, now) for checkin_id, person_id, status in created if status == "open"])
     report.created = sum(status == "open" for _, _, status in created)
     report.skipped_away = len(created) - report.created
+    return report
 
 
-async def _advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int, report: TickReport) -> None:
+async def handle_advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Send up to `batch` due reminders and snoozed questions, and expire what is over."""
     checkins = await checkin_store.list_checkins_needing_action(session=session, now=now, limit=batch)
-    report.more = report.more or len(checkins) == batch
+    report = TickReport(more=len(checkins) == batch)
+    expired_models: set[int] = set()
     for checkin in checkins:
-        ask = await delivery_store.get_message_by_key(session=session, key=f"checkin:{checkin.id}:ask")
-        thread = ask.id if ask else None
         if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
-            checkin.status, checkin.next_action_at, checkin.closed_at = "expired", None, now
-            checkin.snoozed_until = None
+            checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "expired", None, now, None
             session.add(checkin)
-            model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-            await refresh_model_health(session, model, now)
+            expired_models.add(checkin.model_id)
             report.expired += 1
             continue
         if checkin.snoozed_until is not None:
@@ -126,9 +107,18 @@ async def _advance_open(session: AsyncSession, policy: Policy, now: datetime, ba
         else:
             checkin.reminders_sent += 1
             key, kind = f"checkin:{checkin.id}:reminder:{checkin.reminders_sent}", "checkin.reminder"
+        ask = await delivery_store.get_message_by_key(session=session, key=f"checkin:{checkin.id}:ask")
         await delivery_store.create_message(
-            session=session, key=key, kind=kind, subject_id=checkin.id, person_id=checkin.person_id, thread_of_id=thread, not_before=now
+            session=session, key=key, kind=kind, subject_id=checkin.id, person_id=checkin.person_id, thread_of_id=ask.id if ask else None, not_before=now
         )
         checkin.next_action_at = min(now + policy.reminder_after, checkin.period_ends_at)
         session.add(checkin)
         report.reminded += 1
+    for model_id in sorted(expired_models):
+        await refresh_model_health(session, await portfolio_store.get_model(session=session, model_id=model_id), now)
+    return report
+
+
+# The work of a tick, in order. The wiring runs each step in its own transactions,
+# batch after batch while `more`, so that locks are held briefly.
+TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale)

@@ -49,12 +49,19 @@ async def list_models(
     limit: int | None = None,
 ) -> Sequence[tuple[MLModel, BusinessUnit, Person]]:
     """List models with their unit and owner, most in need of attention first."""
-    query = select(MLModel, BusinessUnit, Person).join(BusinessUnit, BusinessUnit.id == MLModel.unit_id).join(
-        Person, Person.id == MLModel.owner_id
+    order = (MLModel.open_reports.desc(), MLModel.last_answer_at.asc().nulls_first(), MLModel.name, MLModel.id)
+    # The page is chosen from ml_model alone and only its rows are joined, so a poor row
+    # estimate cannot turn the joins into a loop over the whole portfolio.
+    page = _portfolio_filter(select(MLModel.id), unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)
+    page = page.order_by(*order).offset(offset).limit(limit).subquery()
+    query = (
+        select(MLModel, BusinessUnit, Person)
+        .join(page, page.c.id == MLModel.id)
+        .join(BusinessUnit, BusinessUnit.id == MLModel.unit_id)
+        .join(Person, Person.id == MLModel.owner_id)
+        .order_by(*order)
     )
-    query = _portfolio_filter(query, unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)
-    query = query.order_by(MLModel.open_reports.desc(), MLModel.last_answer_at.asc().nulls_first(), MLModel.name, MLModel.id)
-    return (await session.exec(query.offset(offset).limit(limit))).all()
+    return (await session.exec(query)).all()
 
 
 async def count_models(
@@ -165,14 +172,12 @@ async def get_last_answer(*, session: AsyncSession, model_id: int) -> CheckIn | 
     return (await session.exec(query)).first()
 
 
-async def count_open_reports(*, session: AsyncSession, model_id: int, impacts: Sequence[str] | None = None) -> int:
-    """Count a model's failure reports that are not yet resolved, optionally of some impacts."""
-    query = select(func.count()).select_from(FailureReport).where(
+async def count_open_reports(*, session: AsyncSession, model_id: int, serious: Sequence[str]) -> tuple[int, int]:
+    """Count a model's unresolved failure reports: all of them, and those of a `serious` impact."""
+    query = select(func.count(), func.count().filter(FailureReport.impact.in_(serious))).where(
         FailureReport.model_id == model_id, FailureReport.status.in_(OPEN_REPORT_STATES)
     )
-    if impacts is not None:
-        query = query.where(FailureReport.impact.in_(impacts))
-    return (await session.exec(query)).one()
+    return tuple((await session.exec(query)).one())
 
 
 async def list_models_to_refresh(*, session: AsyncSession, checked_before: datetime, limit: int) -> Sequence[MLModel]:
