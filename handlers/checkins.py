@@ -45,6 +45,7 @@ SATISFACTION = (
 )
 TEXT_LIMIT = 3000
 ALERT_ANSWERS = (Answer.PROBLEMS, Answer.STOPPED)
+REASSIGNABLE = ("open", "expired", "answered")
 
 
 def model_cadence(model: MLModel, policy: Policy) -> Cadence:
@@ -132,6 +133,14 @@ async def _own_checkin(session: AsyncSession, ctx: Context, value: str) -> Check
         owner = await people_store.get_person(session=session, person_id=checkin.person_id)
         return notice(f"This check-in was sent to {owner.display_name}; only they can answer it.")
     return checkin
+
+
+async def _own_checkin_and_model(session: AsyncSession, ctx: Context, value: str) -> tuple[CheckIn, MLModel] | Reply:
+    """Like `_own_checkin`, with the check-in's model."""
+    checkin = await _own_checkin(session, ctx, value)
+    if isinstance(checkin, Reply):
+        return checkin
+    return checkin, await portfolio_store.get_model(session=session, model_id=checkin.model_id)
 
 
 async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer: Answer) -> Reply:
@@ -229,21 +238,21 @@ def followup_form(checkin: CheckIn, model: MLModel) -> Form:
 
 async def handle_details(session: AsyncSession, ctx: Context, value: str) -> Reply:
     """Open the follow-up questions of an answered check-in."""
-    checkin = await _own_checkin(session, ctx, value)
-    if isinstance(checkin, Reply):
-        return checkin
+    found = await _own_checkin_and_model(session, ctx, value)
+    if isinstance(found, Reply):
+        return found
+    checkin, model = found
     if checkin.status != "answered":
         return notice("Answer the check-in first; then you can add details.")
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
     return Reply(followup_form(checkin, model), ReplyMode.FORM)
 
 
 async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
     """Save the follow-up answers of a check-in, or return the form with what is wrong."""
-    checkin = await _own_checkin(session, ctx, state)
-    if isinstance(checkin, Reply):
-        return checkin
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    found = await _own_checkin_and_model(session, ctx, state)
+    if isinstance(found, Reply):
+        return found
+    checkin, model = found
     form = followup_form(checkin, model)
     if checkin.status != "answered":
         return notice("This check-in has no answer to add details to.")
@@ -280,12 +289,12 @@ async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str
 
 async def handle_snooze(session: AsyncSession, ctx: Context, value: str) -> Reply:
     """Put a check-in off until tomorrow at its usual time."""
-    checkin = await _own_checkin(session, ctx, value)
-    if isinstance(checkin, Reply):
-        return checkin
+    found = await _own_checkin_and_model(session, ctx, value)
+    if isinstance(found, Reply):
+        return found
+    checkin, model = found
     if checkin.status != "open":
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
     tz = person_zone(ctx.actor, ctx.policy)
     until = local_instant(ctx.now.astimezone(tz).date() + timedelta(days=1), model_cadence(model, ctx.policy).at, tz)
     if until >= checkin.period_ends_at:
@@ -314,23 +323,23 @@ def reassign_form(checkin: CheckIn, model: MLModel) -> Form:
 
 async def handle_not_me(session: AsyncSession, ctx: Context, value: str) -> Reply:
     """Open the form that hands a check-in to someone else."""
-    checkin = await _own_checkin(session, ctx, value)
-    if isinstance(checkin, Reply):
-        return checkin
-    if checkin.status not in ("open", "expired", "answered"):
+    found = await _own_checkin_and_model(session, ctx, value)
+    if isinstance(found, Reply):
+        return found
+    checkin, model = found
+    if checkin.status not in REASSIGNABLE:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
     return Reply(reassign_form(checkin, model), ReplyMode.FORM)
 
 
 async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
     """Hand a check-in to another person (or just say it is not for me) and tell the owner."""
-    checkin = await _own_checkin(session, ctx, state)
-    if isinstance(checkin, Reply):
-        return checkin
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    found = await _own_checkin_and_model(session, ctx, state)
+    if isinstance(found, Reply):
+        return found
+    checkin, model = found
     form = reassign_form(checkin, model)
-    if checkin.status not in ("open", "expired", "answered"):
+    if checkin.status not in REASSIGNABLE:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     who = (values.get("person") or "").strip()
     stop = (values.get("stop") or "").strip().lower() in ("1", "true", "yes", "y", "on")
