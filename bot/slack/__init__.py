@@ -1,0 +1,1 @@
+"""Bot layer: the Slack platform (slack-bolt's AsyncApp and slack_sdk's AsyncWebClient)."""

@@ -1,0 +1,1 @@
+"""Local fakes of the chat platforms' APIs, served on ephemeral loopback ports."""

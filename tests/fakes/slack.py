@@ -1,0 +1,128 @@
+"""A fake Slack Web API: an aiohttp server on an ephemeral loopback port.
+
+It implements the methods mlpulse calls, records every call's method and body
+(including the ones it refused), rejects Block Kit that breaks Slack's documented
+limits the way Slack does (`invalid_blocks`), and can answer chosen calls with 429
+and a `Retry-After` header.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from tests.fakes.blockkit import check_blocks, check_view
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict
+    status: int
+    response: dict
+
+
+@dataclass
+class FakeSlack:
+    """The fake's state: its users, what it was sent, and which calls to throttle."""
+
+    users: dict[str, dict] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    throttle: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    retry_after: int = 1
+    url: str = ""
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    messages: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def ok(self, method: str) -> list[dict]:
+        """Return the bodies of the successful calls of one method, in order."""
+        return [c.body for c in self.calls if c.method == method and c.response.get("ok")]
+
+    def add_user(self, user_id: str, email: str, name: str, tz: str = "Europe/London") -> None:
+        self.users[user_id] = {"id": user_id, "name": name.lower(), "real_name": name, "tz": tz, "profile": {"email": email, "real_name": name}}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await _body(request)
+        if self.throttle[method] > 0:
+            self.throttle[method] -= 1
+            response = {"ok": False, "error": "ratelimited"}
+            self.calls.append(Call(method, body, 429, response))
+            return web.json_response(response, status=429, headers={"Retry-After": str(self.retry_after)})
+        if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
+            response = {"ok": False, "error": "invalid_auth"}
+        else:
+            response = self.answer(method, body)
+        self.calls.append(Call(method, body, 200, response))
+        return web.json_response(response)
+
+    def answer(self, method: str, body: dict) -> dict:
+        if "blocks" in body:
+            errors = check_blocks(body["blocks"], 50)
+            if errors:
+                return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        if "view" in body:
+            errors = check_view(body["view"])
+            if errors:
+                return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001", "user": "mlpulse"}
+        if method == "chat.postMessage":
+            channel = body.get("channel", "")
+            if channel.startswith("U"):
+                if channel not in self.users:
+                    return {"ok": False, "error": "channel_not_found"}
+                channel = "D" + channel[1:]
+            ts = f"1700000000.{next(self._ts):06d}"
+            self.messages[(channel, ts)] = body
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text"), "ts": ts}}
+        if method == "chat.update":
+            key = (body.get("channel"), body.get("ts"))
+            if key not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            self.messages[key] = body
+            return {"ok": True, "channel": key[0], "ts": key[1]}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            return {"ok": True, "view": {"id": f"V{next(self._ts):06d}", **body.get("view", {})}}
+        if method == "conversations.open":
+            user = body.get("users", "")
+            return {"ok": True, "channel": {"id": "D" + user[1:]}} if user in self.users else {"ok": False, "error": "user_not_found"}
+        if method == "users.info":
+            user = self.users.get(body.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            user = next((u for u in self.users.values() if u["profile"]["email"] == body.get("email")), None)
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}
+        return {"ok": False, "error": "unknown_method"}
+
+
+async def _body(request: web.Request) -> dict:
+    if request.content_type == "application/json":
+        return await request.json()
+    form = dict(await request.post())
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(form.get(key), str):
+            try:
+                form[key] = json.loads(form[key])
+            except ValueError:
+                pass
+    return form
+
+
+async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:
+    """Serve `fake` on 127.0.0.1 at an ephemeral port; its base URL goes to `fake.url`."""
+    app = web.Application()
+    app.router.add_post("/api/{method}", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    fake.url = f"http://127.0.0.1:{port}/api/"
+    return runner
