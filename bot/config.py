@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str | None = None
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def has_slack(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None and (self.slack_app_token is not None or self.slack_signing_secret is not None)
 
     @property
     def has_teams(self) -> bool:

@@ -126,3 +126,20 @@ async def update_unit_contacts(*, session: AsyncSession, unit_id: int, person_id
     await session.exec(delete(UnitContact).where(UnitContact.unit_id == unit_id))
     for person_id in dict.fromkeys(person_ids):
         session.add(UnitContact(unit_id=unit_id, person_id=person_id))
+
+
+async def get_identity(*, session: AsyncSession, person_id: int, platform: str) -> str | None:
+    """Return how a person is known on a platform, if known."""
+    query = select(PlatformIdentity.external_id).where(PlatformIdentity.person_id == person_id, PlatformIdentity.platform == platform)
+    return (await session.exec(query)).first()
+
+
+async def get_person_by_email(*, session: AsyncSession, email: str) -> Person | None:
+    """Get a person by email address (case-insensitive)."""
+    return (await session.exec(select(Person).where(func.lower(Person.email) == email.strip().lower()))).first()
+
+
+async def create_identity(*, session: AsyncSession, person_id: int, platform: str, external_id: str) -> None:
+    """Record how a person is known on a platform, unless that is recorded already."""
+    session.add(PlatformIdentity(person_id=person_id, platform=platform, external_id=external_id))
+    await session.flush()

@@ -103,6 +103,8 @@ class FakeSlack:
 
 
 async def _body(request: web.Request) -> dict:
+    if request.method == "GET":
+        return dict(request.query)
     if request.content_type == "application/json":
         return await request.json()
     form = dict(await request.post())
@@ -118,7 +120,7 @@ async def _body(request: web.Request) -> dict:
 async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:
     """Serve `fake` on 127.0.0.1 at an ephemeral port; its base URL goes to `fake.url`."""
     app = web.Application()
-    app.router.add_post("/api/{method}", fake.handle)
+    app.router.add_route("*", "/api/{method}", fake.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

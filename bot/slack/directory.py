@@ -1,0 +1,81 @@
+"""Bot layer: who is who on Slack.
+
+A Slack user id maps to a person through the stored identity. A user the bot has
+never seen is looked up with `users.info`: if their email matches a person declared
+in app.yaml, the identity is stored; otherwise they become a new, undeclared person,
+with the name and time zone Slack has for them. Going the other way, a person
+declared with an email but no Slack id is found with `users.lookupByEmail`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from storage import people as people_store
+from storage.db import run_in_transaction
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+
+
+class SlackDirectory:
+    """Maps Slack user ids to people and back, learning as it goes."""
+
+    def __init__(self, runtime: Runtime, client: AsyncWebClient):
+        self.runtime, self.client = runtime, client
+
+    async def person_for(self, user_id: str) -> Person:
+        """Return the person behind a Slack user id, recording them if they are new."""
+        async with self.runtime.sessions() as session:
+            person = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
+        if person is not None:
+            return person
+        user = (await self.client.users_info(user=user_id))["user"]
+        profile = user.get("profile", {})
+        email = profile.get("email")
+
+        async def learn(session) -> Person:
+            known = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
+            if known:
+                return known
+            person = await people_store.get_person_by_email(session=session, email=email) if email else None
+            if person is None:
+                person = Person(
+                    key=f"slack-{user_id.lower()}",
+                    display_name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
+                    email=email,
+                    timezone=user.get("tz") or self.runtime.policy.timezone,
+                    declared=False,
+                    created_at=self.runtime.clock.now(),
+                    updated_at=self.runtime.clock.now(),
+                )
+                session.add(person)
+                await session.flush()
+            await people_store.create_identity(session=session, person_id=person.id, platform=PLATFORM, external_id=user_id)
+            return person
+
+        return await run_in_transaction(self.runtime.sessions, learn)
+
+    async def user_id_for(self, person: Person) -> str | None:
+        """Return a person's Slack user id, looking it up by email the first time."""
+        async with self.runtime.sessions() as session:
+            known = await people_store.get_identity(session=session, person_id=person.id, platform=PLATFORM)
+        if known or not person.email:
+            return known
+        try:
+            user = (await self.client.users_lookupByEmail(email=person.email))["user"]
+        except SlackApiError as exc:
+            log.warning("%s is not on this Slack workspace: %s", person.key, exc)
+            return None
+
+        async def remember(session) -> None:
+            if not await people_store.get_identity(session=session, person_id=person.id, platform=PLATFORM):
+                await people_store.create_identity(session=session, person_id=person.id, platform=PLATFORM, external_id=user["id"])
+
+        await run_in_transaction(self.runtime.sessions, remember)
+        return user["id"]
