@@ -28,13 +28,21 @@ class SlackDirectory:
 
     def __init__(self, runtime: Runtime, client: AsyncWebClient):
         self.runtime, self.client = runtime, client
+        # A Slack id always means the same person, so what was learned once is kept.
+        self._known: dict[str, Person] = {}
 
     async def person_for(self, user_id: str) -> Person:
         """Return the person behind a Slack user id, recording them if they are new."""
+        if user_id in self._known:
+            return self._known[user_id]
         async with self.runtime.sessions() as session:
             person = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
-        if person is not None:
-            return person
+        if person is None:
+            person = await self._learn(user_id)
+        self._known[user_id] = person
+        return person
+
+    async def _learn(self, user_id: str) -> Person:
         user = (await self.client.users_info(user=user_id))["user"]
         profile = user.get("profile", {})
         email = profile.get("email")

@@ -134,6 +134,16 @@ def to_home(view: Message) -> dict:
     return {"type": "home", "blocks": message_blocks(view, limits.SURFACE_BLOCKS)}
 
 
+def to_modal_message(view: Message) -> dict:
+    """Render a message as a read-only modal (for replies to buttons pressed in a modal or the Home tab)."""
+    return {
+        "type": "modal",
+        "title": _plain(view.title or "mlpulse", limits.MODAL_TITLE),
+        "close": _plain("Close", limits.MODAL_BUTTON),
+        "blocks": message_blocks(view, limits.SURFACE_BLOCKS),
+    }
+
+
 def _element(item: Input, initial: str | None) -> dict:
     if item.kind in (InputKind.TEXT, InputKind.LONG_TEXT):
         element = {"type": "plain_text_input", "action_id": item.name, "multiline": item.kind == InputKind.LONG_TEXT}

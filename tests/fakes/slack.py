@@ -35,6 +35,7 @@ class FakeSlack:
     throttle: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retry_after: int = 1
     url: str = ""
+    response_url: str = ""
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     messages: dict[tuple[str, str], dict] = field(default_factory=dict)
 
@@ -44,6 +45,15 @@ class FakeSlack:
 
     def add_user(self, user_id: str, email: str, name: str, tz: str = "Europe/London") -> None:
         self.users[user_id] = {"id": user_id, "name": name.lower(), "real_name": name, "tz": tz, "profile": {"email": email, "real_name": name}}
+
+    def responses(self) -> list[dict]:
+        """Return what was posted to response URLs (replies to commands and ephemeral messages)."""
+        return [c.body for c in self.calls if c.method == "response_url"]
+
+    async def handle_response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(Call("response_url", body, 200, {"ok": True}))
+        return web.Response(text="ok")
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -121,10 +131,12 @@ async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:
     """Serve `fake` on 127.0.0.1 at an ephemeral port; its base URL goes to `fake.url`."""
     app = web.Application()
     app.router.add_route("*", "/api/{method}", fake.handle)
+    app.router.add_post("/response/{id}", fake.handle_response_url)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     fake.url = f"http://127.0.0.1:{port}/api/"
+    fake.response_url = f"http://127.0.0.1:{port}/response/"
     return runner

@@ -29,6 +29,12 @@ async def fake_slack():
 
 
 @pytest.fixture
+def engine(shared_engines):
+    """A database that concurrent requests can share (a file, not SQLite's in-memory connection)."""
+    return shared_engines[0]
+
+
+@pytest.fixture
 async def slack_runtime(engine, sessions, fake_slack):
     async with sessions() as session:
         await f.sync(session, f.small_portfolio())

@@ -1,0 +1,187 @@
+"""Bot layer: the Slack app, slack-bolt's AsyncApp wired to the platform-agnostic router.
+
+Every listener acks first (forms are the exception: a submission must be answered
+with its inline errors, and handlers answer in milliseconds), then resolves the
+Slack user to a person, runs the handler through `Runtime.act`, and shows the reply
+where the person acted:
+
+- a check-in DM: updated in place with chat.update;
+- an ephemeral reply (to a slash command): replaced through its response_url;
+- the App Home tab: republished, with other replies in a read-only modal;
+- a form: a modal, whose errors come back inline on their fields.
+
+A press of the same button delivered twice (a double click, a retry) carries the
+same `action_ts`, which becomes the handler's idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.runtime import TRY_AGAIN, Runtime
+from bot.slack.directory import SlackDirectory
+from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
+from handlers import router
+from handlers.home import handle_home
+from handlers.views import Form, Reply, ReplyMode, notice
+
+log = logging.getLogger(__name__)
+COMMANDS = ("/mlstatus", "/mlpulse")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a person acted, so the reply can go back there."""
+
+    surface: str  # "message", "ephemeral", "home", "modal" or "command"
+    user: str
+    channel: str | None = None
+    ts: str | None = None
+    response_url: str | None = None
+
+
+def origin_of(body: dict) -> Origin:
+    """Work out where an interaction came from."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id", "")
+    container = body.get("container") or {}
+    if container.get("type") == "message" and not container.get("is_ephemeral"):
+        return Origin("message", user, container.get("channel_id"), container.get("message_ts"))
+    if container.get("type") == "message":
+        return Origin("ephemeral", user, container.get("channel_id"), response_url=body.get("response_url"))
+    if container.get("type") == "view":
+        return Origin("home" if (body.get("view") or {}).get("type") == "home" else "modal", user)
+    return Origin("command", user, body.get("channel_id"), response_url=body.get("response_url"))
+
+
+class SlackWiring:
+    """Turns Slack requests into handler calls and handler replies into Slack calls."""
+
+    def __init__(self, runtime: Runtime, client: AsyncWebClient, directory: SlackDirectory):
+        self.runtime, self.client, self.directory = runtime, client, directory
+
+    async def act(self, user_id: str, handler, *args, **kwargs) -> Reply:
+        """Run a handler as the Slack user; if even finding them fails, tell them to try again."""
+        try:
+            person = await self.directory.person_for(user_id)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            log.error("could not resolve Slack user %s: %s", user_id, exc.__class__.__name__)
+            return notice(TRY_AGAIN)
+        return await self.runtime.act(person.id, "slack", handler, *args, **kwargs)
+
+    async def on_command(self, ack, body: dict) -> None:
+        await ack()
+        text = f"{body['command']} {body.get('text', '')}".strip()
+        reply = await self.act(body["user_id"], router.handle_command, text, conversation=body.get("channel_id"))
+        await self.show(reply, origin_of(body), body.get("trigger_id"))
+
+    async def on_action(self, ack, body: dict, action: dict) -> None:
+        await ack()
+        origin = origin_of(body)
+        reply = await self.act(
+            origin.user, router.handle_action, action_of(action["action_id"]), action.get("value", ""),
+            conversation=origin.channel, request_id=f"slack:{origin.user}:{action.get('action_ts')}",
+        )
+        await self.show(reply, origin, body.get("trigger_id"))
+
+    async def on_submit(self, ack, body: dict, view: dict) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = await self.form_values(view)
+        reply = await self.act(body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values)
+        origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
+        if reply.mode == ReplyMode.FORM and reply.view.errors:
+            await ack(**to_errors(reply.view))
+            return
+        if reply.mode == ReplyMode.FORM:
+            await ack(response_action="update", view=self.modal(reply.view, origin))
+            return
+        await ack()
+        await self.show(reply, origin, None)
+
+    async def on_home_opened(self, event: dict) -> None:
+        if event.get("tab", "home") == "home":
+            await self.publish_home(event["user"])
+
+    async def publish_home(self, user_id: str) -> None:
+        async def home(session, ctx):
+            return Reply(await handle_home(session, ctx))
+
+        reply = await self.act(user_id, home)
+        await self.client.views_publish(user_id=user_id, view=to_home(reply.view))
+
+    def modal(self, form: Form, origin: Origin) -> dict:
+        view = to_modal(form)
+        view["private_metadata"] = json.dumps({"state": form.state, "origin": asdict(origin)})
+        return view
+
+    async def show(self, reply: Reply, origin: Origin, trigger_id: str | None) -> None:
+        """Show a handler's reply where the person acted, then send whatever it queued."""
+        view = reply.view
+        if reply.mode == ReplyMode.FORM:
+            open_view = self.client.views_push if origin.surface == "modal" else self.client.views_open
+            await open_view(trigger_id=trigger_id, view=self.modal(view, origin))
+        elif origin.surface == "home":
+            await self.publish_home(origin.user)
+            if reply.mode != ReplyMode.REPLACE and trigger_id:
+                await self.client.views_open(trigger_id=trigger_id, view=to_modal_message(view))
+        elif origin.surface == "modal" and trigger_id:
+            await self.client.views_push(trigger_id=trigger_id, view=to_modal_message(view))
+        elif reply.mode == ReplyMode.REPLACE and origin.surface == "message":
+            await self.client.chat_update(channel=origin.channel, ts=origin.ts, **to_message(view))
+        elif origin.response_url:
+            replace = reply.mode == ReplyMode.REPLACE and origin.surface == "ephemeral"
+            kind = "in_channel" if reply.mode == ReplyMode.MESSAGE else "ephemeral"
+            await AsyncWebhookClient(origin.response_url).send(response_type=kind, replace_original=replace, **to_message(view))
+        elif origin.channel:
+            await self.client.chat_postEphemeral(channel=origin.channel, user=origin.user, **to_message(view))
+        else:
+            await self.client.chat_postMessage(channel=origin.user, **to_message(view))
+        try:
+            await self.runtime.deliver()
+        except Exception:  # best effort: the next tick sends whatever is still queued
+            log.exception("sending what the interaction queued failed; the next tick will retry")
+
+    async def form_values(self, view: dict) -> dict[str, str]:
+        """Read a submitted modal's inputs as the plain strings the handlers expect."""
+        values: dict[str, str] = {}
+        for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+            for state in actions.values():
+                kind = state.get("type")
+                if kind == "plain_text_input":
+                    values[block_id] = state.get("value") or ""
+                elif kind == "static_select":
+                    values[block_id] = (state.get("selected_option") or {}).get("value", "")
+                elif kind == "users_select":
+                    user = state.get("selected_user")
+                    values[block_id] = (await self.directory.person_for(user)).key if user else ""
+                elif kind == "datepicker":
+                    values[block_id] = state.get("selected_date") or ""
+                elif kind == "checkboxes":
+                    values[block_id] = "true" if state.get("selected_options") else ""
+        return values
+
+
+def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDirectory, signing_secret: str | None) -> AsyncApp:
+    """Return the Bolt app with every mlpulse listener registered."""
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
+        raise_error_for_unhandled_request=False,
+    )
+    wiring = SlackWiring(runtime, client, directory)
+    for command in COMMANDS:
+        app.command(command)(wiring.on_command)
+    app.action(re.compile(".+"))(wiring.on_action)
+    app.view(re.compile(".+"))(wiring.on_submit)
+    app.event("app_home_opened")(wiring.on_home_opened)
+    app.wiring = wiring  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,166 @@
+"""The Slack app end to end: signed requests into the real server, payloads out to the fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from slack_sdk.signature import SignatureVerifier
+from sqlmodel import select
+
+from bot.runtime import TRY_AGAIN
+from bot.server import build_web_app, start_server
+from bot.slack.app import build_slack_app
+from storage.db import create_engine, session_factory
+from storage.models import CheckIn, CheckInAnswer
+from tests.bot.slack.conftest import TUESDAY
+
+SECRET = "test-signing-secret"
+
+
+async def until(predicate, timeout: float = 5.0):
+    """Wait for work that runs after the ack, at most `timeout` seconds; fail if it never happens."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        await asyncio.sleep(0.02)
+
+
+def headers(body: str, secret: str = SECRET, age: int = 0, json_body: bool = False) -> dict:
+    stamp = str(int(time.time()) - age)
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body),
+        "Content-Type": "application/json" if json_body else "application/x-www-form-urlencoded",
+    }
+
+
+@pytest.fixture
+async def bot(slack_runtime):
+    app = build_slack_app(slack_runtime, slack_runtime.messenger.client, slack_runtime.directory, SECRET)
+    runner, port = await start_server(build_web_app(app), "127.0.0.1", 0)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+        yield http
+    await runner.cleanup()
+
+
+async def command(http, fake, user: str, text: str, name: str = "/mlstatus") -> aiohttp.ClientResponse:
+    body = urlencode({"command": name, "text": text, "user_id": user, "channel_id": "C0PORTFOLIO", "trigger_id": "trig.1", "response_url": fake.response_url + "1"})
+    return await http.post("/slack/events", data=body, headers=headers(body))
+
+
+async def interaction(http, payload: dict, **kwargs) -> aiohttp.ClientResponse:
+    body = urlencode({"payload": json.dumps(payload)})
+    return await http.post("/slack/events", data=body, headers=headers(body, **kwargs))
+
+
+def press(user: str, channel: str, ts: str, action_id: str, value: str, action_ts: str = "1700000100.000001") -> dict:
+    return {
+        "type": "block_actions",
+        "user": {"id": user},
+        "trigger_id": "trig.2",
+        "container": {"type": "message", "channel_id": channel, "message_ts": ts, "is_ephemeral": False},
+        "actions": [{"type": "button", "action_id": action_id, "value": value, "action_ts": action_ts, "block_id": "b"}],
+        "response_url": "http://127.0.0.1:1/unused",
+    }
+
+
+async def test_health(bot):
+    response = await bot.get("/healthz")
+    assert response.status == 200 and await response.json() == {"ok": True}
+
+
+async def test_slash_command_answers_ephemerally(bot, fake_slack):
+    response = await command(bot, fake_slack, "ULEAD", "churn")
+    assert response.status == 200
+    await until(lambda: fake_slack.responses())
+    reply = fake_slack.responses()[0]
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    assert reply["blocks"][0]["text"]["text"].startswith("❔ Churn predictor (churn)")
+
+
+async def test_pressing_an_answer_updates_the_dm_in_place_once(bot, fake_slack, slack_runtime, sessions):
+    await slack_runtime.tick(TUESDAY)
+    question = next(p for p in fake_slack.ok("chat.postMessage") if p["channel"] == "UBO")
+    message = next(c.response for c in fake_slack.calls if c.body is question)
+    button = question["blocks"][2]["elements"][0]
+    payload = press("UBO", message["channel"], message["ts"], button["action_id"], button["value"])
+    for _ in range(2):  # a retry of the same press
+        assert (await interaction(bot, payload)).status == 200
+    await until(lambda: len(fake_slack.ok("chat.update")) >= 2)
+    update = fake_slack.ok("chat.update")[-1]
+    assert (update["channel"], update["ts"]) == (message["channel"], message["ts"])
+    assert "✅ Recorded: Yes, works well, by Bo" in update["blocks"][1]["text"]["text"]
+    async with sessions() as session:
+        answers = (await session.exec(select(CheckInAnswer))).all()
+    assert len(answers) == 1
+
+
+async def test_a_form_with_a_bad_field_comes_back_with_the_error_inline(bot, fake_slack, slack_runtime):
+    await slack_runtime.tick(TUESDAY)
+    view = {
+        "type": "modal",
+        "callback_id": "me.away",
+        "private_metadata": json.dumps({"state": "", "origin": {"surface": "command", "user": "UANA", "channel": "C1", "ts": None, "response_url": None}}),
+        "state": {"values": {"until": {"until": {"type": "datepicker", "selected_date": "2020-01-01"}}}},
+    }
+    response = await interaction(bot, {"type": "view_submission", "user": {"id": "UANA"}, "view": view, "trigger_id": "t"})
+    assert response.status == 200
+    assert await response.json() == {"response_action": "errors", "errors": {"until": "That date is in the past."}}
+
+
+async def test_app_home_shows_my_checkins(bot, fake_slack, slack_runtime):
+    await slack_runtime.tick(TUESDAY)
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event": {"type": "app_home_opened", "user": "UANA", "tab": "home"}, "event_id": "Ev1", "event_time": 1})
+    response = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True))
+    assert response.status == 200
+    await until(lambda: fake_slack.ok("views.publish"))
+    published = fake_slack.ok("views.publish")[0]
+    assert published["user_id"] == "UANA" and published["view"]["type"] == "home"
+    texts = [b.get("text", {}).get("text", "") for b in published["view"]["blocks"]]
+    assert "2 check-ins waiting for your answer." in texts
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"secret": "wrong-secret"}, {"age": 6 * 60}],
+    ids=["wrong secret", "stale timestamp"],
+)
+async def test_forged_or_stale_requests_are_refused(bot, fake_slack, kwargs):
+    body = urlencode({"command": "/mlstatus", "text": "", "user_id": "ULEAD", "response_url": fake_slack.response_url + "1"})
+    response = await bot.post("/slack/events", data=body, headers=headers(body, **kwargs))
+    assert response.status == 401
+    await asyncio.sleep(0)  # nothing ran
+    assert fake_slack.responses() == []
+
+
+async def test_unsigned_requests_are_refused(bot, fake_slack):
+    body = urlencode({"command": "/mlstatus", "user_id": "ULEAD"})
+    response = await bot.post("/slack/events", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 401
+
+
+async def test_database_down_during_a_press_says_try_again_and_keeps_the_buttons(bot, fake_slack, slack_runtime, sessions):
+    await slack_runtime.tick(TUESDAY)
+    question = next(p for p in fake_slack.ok("chat.postMessage") if p["channel"] == "UBO")
+    message = next(c.response for c in fake_slack.calls if c.body is question)
+    await slack_runtime.directory.person_for("UBO")  # known already: no lookup needs the database
+    down = create_engine("postgresql://nobody@127.0.0.1:1/down")
+    healthy, slack_runtime.sessions = slack_runtime.sessions, session_factory(down)
+    try:
+        button = question["blocks"][2]["elements"][0]
+        payload = press("UBO", message["channel"], message["ts"], button["action_id"], button["value"])
+        assert (await interaction(bot, payload)).status == 200
+        await until(lambda: fake_slack.calls and any(c.method in ("chat.update", "chat.postEphemeral") for c in fake_slack.calls))
+    finally:
+        slack_runtime.sessions = healthy
+        await down.dispose()
+    notice = next(c for c in fake_slack.calls if c.method in ("chat.update", "chat.postEphemeral"))
+    assert notice.method == "chat.postEphemeral" and TRY_AGAIN in notice.body["blocks"][0]["text"]["text"]
+    async with sessions() as session:
+        checkin = (await session.exec(select(CheckIn).where(CheckIn.status == "open"))).first()
+    assert checkin is not None and fake_slack.ok("chat.update") == []
