@@ -113,6 +113,9 @@ def test_secrets_and_database_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/mlpulse")
     monkeypatch.setenv("MLPULSE_CONFIG", str(write(tmp_path, GOOD)))
     settings = load_settings()
+    assert not settings.has_slack  # a bot token alone cannot receive anything
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    settings = load_settings()
     assert settings.has_slack and settings.slack_bot_token.get_secret_value() == "xoxb-1234-real"
     assert settings.database_url == "postgresql://db.internal/mlpulse"
     assert "xoxb" not in repr(settings)
