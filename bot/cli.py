@@ -34,6 +34,10 @@ set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD. The README explains where each
 comes from.
 
 To try mlpulse without a chat account, run:  mlpulse shell --demo"""
+TEAMS_NOT_YET = """\
+mlpulse run: Microsoft Teams credentials are set, but this build of mlpulse runs on
+Slack only; the Teams adapter is not in it yet. Set the Slack variables (see the
+README), or use `mlpulse shell` and `mlpulse tick` meanwhile."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     shell.set_defaults(handler=_shell)
 
     run = commands.add_parser("run", help="run the bot on the configured chat platforms")
-    run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack's HTTP mode and Teams (default 3000)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack's HTTP mode, Teams and /healthz (default 3000)")
+    run.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
     run.set_defaults(handler=_run)
 
     tick = commands.add_parser("tick", help="run one scheduler tick and exit")
@@ -147,15 +152,13 @@ async def _read_line(prompt: str) -> str | None:
 
 def _run(args) -> int:
     settings = load_settings(args.config)
-    if not (settings.has_slack or settings.has_teams):
-        print(NO_CREDENTIALS, file=sys.stderr)
+    if not settings.has_slack:
+        print(TEAMS_NOT_YET if settings.has_teams else NO_CREDENTIALS, file=sys.stderr)
         return 2
-    print(
-        "mlpulse run: chat credentials are set, but this build of mlpulse has no Slack or Teams adapter yet.\n"
-        "Use `mlpulse shell` or `mlpulse tick` meanwhile.",
-        file=sys.stderr,
-    )
-    return 2
+    from bot.run import run_bot
+
+    asyncio.run(run_bot(settings, args.host, args.port))
+    return 0
 
 
 def _tick(args) -> int:

@@ -60,7 +60,7 @@ async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH) 
 class Runtime:
     """The engine, session maker, settings, clock and messenger of one bot process."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine, messenger: Messenger, clock: Clock | None = None):
+    def __init__(self, settings: Settings, engine: AsyncEngine, messenger: Messenger | None, clock: Clock | None = None):
         self.settings = settings
         self.engine = engine
         self.sessions = session_factory(engine)
@@ -70,7 +70,7 @@ class Runtime:
         self.last_sync: SyncReport | None = None
 
     @classmethod
-    async def start(cls, settings: Settings, messenger: Messenger, clock: Clock | None = None, url: str | None = None) -> Runtime:
+    async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None) -> Runtime:
         """Connect to the configured database, refuse an un-migrated one, and sync app.yaml into it."""
         engine = create_engine(url or settings.database_url)
         try:
