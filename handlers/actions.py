@@ -24,6 +24,7 @@ class ActionId(StrEnum):
     MODEL_RETIRE_CONFIRM = "model.retire_confirm"
     MODEL_KEEP = "model.keep"
     MY_CHECKINS = "me.checkins"
+    SHARE = "share"
     AWAY_SET = "me.away"
 
 

@@ -51,6 +51,14 @@ async def _my_checkins(session: AsyncSession, ctx: Context, value: str) -> Reply
     return await checkins.handle_my_checkins(session, ctx)
 
 
+async def _share(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Run a status command again and post its answer for everyone in the conversation."""
+    if not value.startswith("/mlstatus"):
+        return notice("Only /mlstatus answers can be shared.")
+    reply = await status.handle_status(session, ctx, value.removeprefix("/mlstatus"), shareable=False)
+    return Reply(reply.view, ReplyMode.MESSAGE if reply.mode == ReplyMode.EPHEMERAL else reply.mode)
+
+
 async def _away_form(session: AsyncSession, ctx: Context, value: str) -> Reply:
     return Reply(checkins.away_form(ctx.actor.away_until), ReplyMode.FORM)
 
@@ -68,6 +76,7 @@ ACTIONS: Mapping[ActionId, ActionHandler] = {
     ActionId.MODEL_RETIRE_CONFIRM: registry.handle_retire,
     ActionId.MY_CHECKINS: _my_checkins,
     ActionId.AWAY_SET: _away_form,
+    ActionId.SHARE: _share,
 }
 
 FORMS = {

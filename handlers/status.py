@@ -8,6 +8,7 @@ politely refused the rest. No view ever names who filed a failure report.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,18 +33,23 @@ ATTENTION = (Health.DEGRADED, Health.ABANDONED, Health.SILENT)
 HISTORY_ROWS = 10
 
 
-async def handle_status(session: AsyncSession, ctx: Context, args: str) -> Reply:
-    """Answer `/mlstatus [mine | unit <name> | <model>]`."""
+async def handle_status(session: AsyncSession, ctx: Context, args: str, shareable: bool = True) -> Reply:
+    """Answer `/mlstatus [mine | unit <name> | <model>]`, privately, with a button to share the answer."""
     words = args.split()
     if not words:
-        return await portfolio_page(session, ctx, 1)
-    if words[0].lower() == "mine" and len(words) == 1:
-        return await mine_page(session, ctx, 1)
-    if words[0].lower() == "unit":
-        if len(words) == 1:
-            return notice("Which unit? For example: /mlstatus unit Sales")
-        return await unit_by_name(session, ctx, " ".join(words[1:]))
-    return await model_by_name(session, ctx, args.strip())
+        reply = await portfolio_page(session, ctx, 1)
+    elif words[0].lower() == "mine" and len(words) == 1:
+        reply = await mine_page(session, ctx, 1)
+    elif words[0].lower() == "unit" and len(words) == 1:
+        return notice("Which unit? For example: /mlstatus unit Sales")
+    elif words[0].lower() == "unit":
+        reply = await unit_by_name(session, ctx, " ".join(words[1:]))
+    else:
+        reply = await model_by_name(session, ctx, args.strip())
+    if not shareable or not isinstance(reply.view, Message) or not reply.view.sections:
+        return reply
+    share = Button(ActionId.SHARE, "Share in channel", f"/mlstatus {' '.join(words)}".strip())
+    return Reply(replace(reply.view, buttons=reply.view.buttons + (share,)), reply.mode)
 
 
 async def handle_page(session: AsyncSession, ctx: Context, value: str) -> Reply:

@@ -120,7 +120,7 @@ async def test_long_lists_paginate(sessions):
     first = await status(sessions, "lead", "/mlstatus")
     assert "⚪ 20 silent" in first.text and first.footer == "Page 1 of 3"
     assert len([s for s in first.sections if s.fields]) == PAGE_SIZE
-    assert [b.label for b in first.buttons] == ["Next ›"]
+    assert [b.label for b in first.buttons] == ["Next ›", "Share in channel"]
     async with sessions() as session:
         lead = await f.person(session, "lead")
         last = (await router.handle_action(session, f.ctx(lead, TUESDAY + timedelta(days=3)), ActionId.STATUS_PAGE, "portfolio:3")).view

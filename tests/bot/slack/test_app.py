@@ -164,3 +164,25 @@ async def test_database_down_during_a_press_says_try_again_and_keeps_the_buttons
     async with sessions() as session:
         checkin = (await session.exec(select(CheckIn).where(CheckIn.status == "open"))).first()
     assert checkin is not None and fake_slack.ok("chat.update") == []
+
+
+async def test_a_status_answer_can_be_shared_in_the_channel(bot, fake_slack):
+    await command(bot, fake_slack, "ULEAD", "churn")
+    await until(lambda: fake_slack.responses())
+    private = fake_slack.responses()[0]
+    share = next(e for b in private["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Share in channel")
+    assert share["value"] == "/mlstatus churn"
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "ULEAD"},
+        "trigger_id": "trig.3",
+        "container": {"type": "message", "channel_id": "C0PORTFOLIO", "message_ts": "1.1", "is_ephemeral": True},
+        "response_url": fake_slack.response_url + "2",
+        "actions": [{"type": "button", "action_id": share["action_id"], "value": share["value"], "action_ts": "1700000200.000001"}],
+    }
+    assert (await interaction(bot, payload)).status == 200
+    await until(lambda: len(fake_slack.responses()) == 2)
+    shared = fake_slack.responses()[1]
+    assert shared["response_type"] == "in_channel"
+    assert shared["blocks"][0] == private["blocks"][0]
+    assert "Share in channel" not in str(shared["blocks"])
