@@ -51,9 +51,12 @@ class Sink:
     def __init__(self):
         self.sent = 0
 
-    async def send(self, target, view, thread=None):
+    async def send(self, target, view, thread=None, key=None):
         self.sent += 1
         return MessageRef("bench", "sink", str(self.sent))
+
+    async def find_sent(self, target, thread, key, since):
+        return None
 
     async def update(self, ref, view):
         pass

@@ -6,13 +6,18 @@ message it sent before. `deliver_due` drains the outbox through one: it claims d
 messages under a lease, renders each with its handler at send time, sends it and
 records where it landed. A failed send is retried with backoff; a crash mid-way
 leaves the message queued (its lease runs out) so it is sent by the next run.
+
+The one gap a lease cannot close is a crash after the platform accepted a message
+and before the database recorded it. So every message goes out tagged with its
+outbox key, and a message claimed before (`attempts > 1`) is first looked for on
+the platform (`Messenger.find_sent`); if it is there, it is recorded, not resent.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from handlers.context import Policy
@@ -54,9 +59,14 @@ class Unreachable(Exception):
 class Messenger(Protocol):
     platform: str
 
-    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef: ...
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
+        """Send a view, tagged with its outbox `key`, and return where it landed."""
 
-    async def update(self, ref: MessageRef, view: Message) -> None: ...
+    async def update(self, ref: MessageRef, view: Message) -> None:
+        """Replace a message sent before."""
+
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since: datetime) -> MessageRef | None:
+        """Return the message tagged `key` if it was already sent (after a crash), else None."""
 
 
 @dataclass
@@ -104,7 +114,11 @@ async def _prepare(session, messenger: Messenger, policy: Policy, now, message, 
 
 async def _send(sessions, messenger: Messenger, now, message, view: Message, target: Target, thread, report: DeliveryReport) -> None:
     try:
-        ref = await messenger.send(target, view, thread)
+        ref = None
+        if message.attempts > 1:  # claimed before: it may have gone out just before a crash
+            ref = await messenger.find_sent(target, thread, message.key, message.created_at)
+        if ref is None:
+            ref = await messenger.send(target, view, thread, key=message.key)
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))

@@ -35,7 +35,7 @@ class ShellMessenger:
     sent: list[Delivered] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef:
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
         if target.person is None and target.channel is None:
             raise Unreachable("no person or channel to send to")
         conversation = f"dm:{target.person.key}" if target.person else f"channel:{target.channel}"
@@ -45,6 +45,10 @@ class ShellMessenger:
         self.sent.append(item)
         self.show(item, "reply in thread" if thread else "new")
         return item.ref
+
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since) -> MessageRef | None:
+        # The terminal keeps no history to look in; a shell never outlives its messages.
+        return None
 
     async def update(self, ref: MessageRef, view: Message) -> None:
         for item in self.sent:

@@ -7,6 +7,9 @@ handler, which honours `Retry-After`; nothing is dropped.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from aiolimiter import AsyncLimiter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,25 +29,53 @@ def web_client(token: str, base_url: str, max_retries: int = 8) -> AsyncWebClien
 
 
 class SlackMessenger:
-    """Sends and updates messages on Slack."""
+    """Sends and updates messages on Slack, paced to stay under its rate limits."""
 
     platform = "slack"
+    EVENT_TYPE = "mlpulse_message"
 
-    def __init__(self, client: AsyncWebClient, directory: SlackDirectory):
+    def __init__(self, client: AsyncWebClient, directory: SlackDirectory, per_minute: int = 600):
         self.client, self.directory = client, directory
+        # chat.postMessage allows about one message per second per channel, with bursts,
+        # under a workspace-wide ceiling; pacing here keeps 429s the exception.
+        self._workspace = AsyncLimiter(per_minute, 60)
+        self._channels: dict[str, AsyncLimiter] = {}
 
-    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef:
+    async def _channel(self, target: Target, thread: MessageRef | None) -> str:
         if thread is not None:
-            channel = thread.conversation_id
-        elif target.channel:
-            channel = target.channel
-        else:
-            channel = await self.directory.user_id_for(target.person)
-            if channel is None:
-                raise Unreachable(f"{target.person.display_name} has no Slack account that mlpulse can find")
+            return thread.conversation_id
+        if target.channel:
+            return target.channel
+        user = await self.directory.user_id_for(target.person)
+        if user is None:
+            raise Unreachable(f"{target.person.display_name} has no Slack account that mlpulse can find")
+        return user
+
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
+        channel = await self._channel(target, thread)
         extra = {"thread_ts": thread.message_id} if thread else {}
-        response = await self.client.chat_postMessage(channel=channel, **to_message(view), **extra)
+        if key:
+            extra["metadata"] = {"event_type": self.EVENT_TYPE, "event_payload": {"key": key}}
+        per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
+        async with self._workspace, per_channel:
+            response = await self.client.chat_postMessage(channel=channel, **to_message(view), **extra)
+        if len(self._channels) > 10_000:
+            self._channels.clear()
         return MessageRef(self.platform, response["channel"], response["ts"])
+
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since: datetime) -> MessageRef | None:
+        channel = await self._channel(target, thread)
+        if channel.startswith(("U", "W")):
+            channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
+        if thread is not None:
+            page = await self.client.conversations_replies(channel=channel, ts=thread.message_id, include_all_metadata=True, limit=200)
+        else:
+            page = await self.client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200)
+        for message in page.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == self.EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
+                return MessageRef(self.platform, channel, message["ts"])
+        return None
 
     async def update(self, ref: MessageRef, view: Message) -> None:
         await self.client.chat_update(channel=ref.conversation_id, ts=ref.message_id, **to_message(view))

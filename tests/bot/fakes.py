@@ -20,7 +20,7 @@ class RecordingMessenger:
     fail: dict[int, BaseException] = field(default_factory=dict)
     calls: int = 0
 
-    async def send(self, target: Target, view: Message, thread: MessageRef | None = None) -> MessageRef:
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
         self.calls += 1
         if self.calls in self.fail:
             raise self.fail[self.calls]
@@ -29,3 +29,6 @@ class RecordingMessenger:
 
     async def update(self, ref: MessageRef, view: Message) -> None:
         self.updated.append((ref, view))
+
+    async def find_sent(self, target: Target, thread, key: str, since) -> MessageRef | None:
+        return None

@@ -3,14 +3,17 @@
 It implements the methods mlpulse calls, records every call's method and body
 (including the ones it refused), rejects Block Kit that breaks Slack's documented
 limits the way Slack does (`invalid_blocks`), and can answer chosen calls with 429
-and a `Retry-After` header.
+and a `Retry-After` header. It can also enforce chat.postMessage's limits: a
+workspace ceiling per minute, and one message per second per channel.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections import defaultdict
+import math
+import time
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -38,6 +41,24 @@ class FakeSlack:
     response_url: str = ""
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     messages: dict[tuple[str, str], dict] = field(default_factory=dict)
+    ceiling_per_minute: int | None = None
+    one_per_second_per_channel: bool = False
+    _window: deque = field(default_factory=deque)
+    _last_post: dict[str, float] = field(default_factory=dict)
+
+    def limited(self, body: dict) -> int | None:
+        """Return Retry-After seconds if this post breaks a configured limit, else record it."""
+        now = time.monotonic()
+        while self._window and self._window[0] <= now - 60:
+            self._window.popleft()
+        if self.ceiling_per_minute and len(self._window) >= self.ceiling_per_minute:
+            return max(1, math.ceil(self._window[0] + 60 - now))
+        channel = body.get("channel", "")
+        if self.one_per_second_per_channel and now - self._last_post.get(channel, -10.0) < 1.0:
+            return 1
+        self._window.append(now)
+        self._last_post[channel] = now
+        return None
 
     def ok(self, method: str) -> list[dict]:
         """Return the bodies of the successful calls of one method, in order."""
@@ -58,11 +79,16 @@ class FakeSlack:
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await _body(request)
+        retry_after = None
         if self.throttle[method] > 0:
             self.throttle[method] -= 1
+            retry_after = self.retry_after
+        elif method == "chat.postMessage":
+            retry_after = self.limited(body)
+        if retry_after is not None:
             response = {"ok": False, "error": "ratelimited"}
             self.calls.append(Call(method, body, 429, response))
-            return web.json_response(response, status=429, headers={"Retry-After": str(self.retry_after)})
+            return web.json_response(response, status=429, headers={"Retry-After": str(retry_after)})
         if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
             response = {"ok": False, "error": "invalid_auth"}
         else:
@@ -87,9 +113,24 @@ class FakeSlack:
                 if channel not in self.users:
                     return {"ok": False, "error": "channel_not_found"}
                 channel = "D" + channel[1:]
-            ts = f"1700000000.{next(self._ts):06d}"
+            ts = f"{time.time():.0f}.{next(self._ts):06d}"
             self.messages[(channel, ts)] = body
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text"), "ts": ts}}
+        if method in ("conversations.history", "conversations.replies"):
+            channel, parent = body.get("channel"), body.get("ts")
+            found = []
+            for (where, ts), sent in self.messages.items():
+                if where != channel:
+                    continue
+                if method == "conversations.history" and (sent.get("thread_ts") or float(ts) < float(body.get("oldest") or 0)):
+                    continue
+                if method == "conversations.replies" and parent not in (ts, sent.get("thread_ts")):
+                    continue
+                message = {"ts": ts, "text": sent.get("text")}
+                if str(body.get("include_all_metadata")).lower() in ("1", "true") and sent.get("metadata"):
+                    message["metadata"] = sent["metadata"]
+                found.append(message)
+            return {"ok": True, "messages": sorted(found, key=lambda m: m["ts"], reverse=method == "conversations.history")}
         if method == "chat.update":
             key = (body.get("channel"), body.get("ts"))
             if key not in self.messages:
@@ -113,18 +154,20 @@ class FakeSlack:
 
 
 async def _body(request: web.Request) -> dict:
+    """Read a call's arguments the way Slack does: from the query string and from the body."""
+    body = dict(request.query)
     if request.method == "GET":
-        return dict(request.query)
+        return body
     if request.content_type == "application/json":
-        return await request.json()
+        return body | await request.json()
     form = dict(await request.post())
-    for key in ("blocks", "view", "attachments"):
+    for key in ("blocks", "view", "attachments", "metadata"):
         if isinstance(form.get(key), str):
             try:
                 form[key] = json.loads(form[key])
             except ValueError:
                 pass
-    return form
+    return body | form
 
 
 async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
+
+from bot.delivery import LEASE
+from storage import delivery as delivery_store
+from tests.bot.fakes import Crash
 
 from storage.models import PlatformIdentity
 from tests.bot.slack.conftest import TUESDAY
@@ -54,3 +59,34 @@ async def test_reminders_go_into_the_questions_thread(slack_runtime, fake_slack)
     assert all(r["channel"].startswith("D") and r.get("thread_ts") for r in reminders)
     assert all(r["text"].startswith("Check-in:") and "Reminder 1 of 2." in r["blocks"][1]["text"]["text"] for r in reminders)
     assert {r["channel"] for r in reminders} <= set(questions)
+
+
+async def test_a_crash_after_slack_accepted_a_message_does_not_send_it_twice(slack_runtime, fake_slack, sessions, monkeypatch):
+    real = delivery_store.update_message_sent
+    recorded = 0
+
+    async def dying(**kwargs):
+        nonlocal recorded
+        recorded += 1
+        if recorded == 2:  # Slack took the second message; the process dies before writing that down
+            raise Crash()
+        return await real(**kwargs)
+
+    monkeypatch.setattr(delivery_store, "update_message_sent", dying)
+    with pytest.raises(Crash):
+        await slack_runtime.tick(TUESDAY)
+    monkeypatch.setattr(delivery_store, "update_message_sent", real)
+    first_posts = fake_slack.ok("chat.postMessage")
+    assert len(first_posts) == 2
+
+    restarted = await slack_runtime.tick(TUESDAY + LEASE + timedelta(seconds=1))
+    assert restarted.delivery.sent == 3  # one found on Slack and recorded, two sent
+    posts = fake_slack.ok("chat.postMessage")
+    keys = [p["metadata"]["event_payload"]["key"] for p in posts]
+    assert len(posts) == 4 and len(set(keys)) == 4
+    assert [c.method for c in fake_slack.calls].count("conversations.history") == 3
+    rows = {m.key: m for m in await outbox(sessions, "checkin.ask")}
+    assert all(m.status == "sent" for m in rows.values())
+    crashed = first_posts[1]["metadata"]["event_payload"]["key"]
+    ts = next(c.response["ts"] for c in fake_slack.calls if c.body is first_posts[1])
+    assert rows[crashed].message_id == ts

@@ -53,7 +53,7 @@ def test_teams_only_credentials_are_explained(tmp_path, monkeypatch, capsys):
 def test_the_manifest_matches_what_the_bot_uses():
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert {c["command"] for c in manifest["features"]["slash_commands"]} == set(COMMANDS)
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email"}
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
