@@ -55,7 +55,7 @@ class Sink:
         self.sent += 1
         return MessageRef("bench", "sink", str(self.sent))
 
-    async def find_sent(self, target, thread, key, since):
+    async def find_sent(self, target, thread, key):
         return None
 
     async def update(self, ref, view):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from handlers.context import Policy
@@ -26,6 +26,7 @@ from handlers.views import Message
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
+from storage import portfolio as portfolio_store
 from storage.db import transaction
 from storage.models import Person
 
@@ -65,7 +66,7 @@ class Messenger(Protocol):
     async def update(self, ref: MessageRef, view: Message) -> None:
         """Replace a message sent before."""
 
-    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since: datetime) -> MessageRef | None:
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         """Return the message tagged `key` if it was already sent (after a crash), else None."""
 
 
@@ -85,8 +86,10 @@ async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit
             # Rendered in the claiming session, moments before sending, after loading the
             # batch's check-ins and people at once. The identity map holds rows weakly, so
             # `loaded` keeps them alive until the batch is rendered.
+            checkins = await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.startswith("checkin.")])
             loaded = [
-                *await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.startswith("checkin.")]),
+                *checkins,
+                *await portfolio_store.list_models_by_ids(session=session, ids=[c.model_id for c in checkins]),
                 *await people_store.list_people(session=session, ids=[m.person_id for m in claimed if m.person_id]),
             ]
             ready = [item for message in claimed if (item := await _prepare(session, messenger, policy, now, message, report))]
@@ -116,7 +119,7 @@ async def _send(sessions, messenger: Messenger, now, message, view: Message, tar
     try:
         ref = None
         if message.attempts > 1:  # claimed before: it may have gone out just before a crash
-            ref = await messenger.find_sent(target, thread, message.key, message.created_at)
+            ref = await messenger.find_sent(target, thread, message.key)
         if ref is None:
             ref = await messenger.send(target, view, thread, key=message.key)
     except Exception as exc:  # any platform failure: keep the message, try again later

@@ -231,3 +231,10 @@ async def list_links_for_person(*, session: AsyncSession, person_id: int) -> Seq
     """List a person's stakeholder links with their models."""
     query = select(Stakeholder, MLModel).join(MLModel, MLModel.id == Stakeholder.model_id).where(Stakeholder.person_id == person_id)
     return (await session.exec(query)).all()
+
+
+async def list_models_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[MLModel]:
+    """List the models with these ids."""
+    if not ids:
+        return []
+    return (await session.exec(select(MLModel).where(MLModel.id.in_(set(ids))))).all()

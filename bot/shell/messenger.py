@@ -46,7 +46,7 @@ class ShellMessenger:
         self.show(item, "reply in thread" if thread else "new")
         return item.ref
 
-    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since) -> MessageRef | None:
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         # The terminal keeps no history to look in; a shell never outlives its messages.
         return None
 

@@ -7,8 +7,6 @@ handler, which honours `Retry-After`; nothing is dropped.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiolimiter import AsyncLimiter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,9 +34,13 @@ class SlackMessenger:
 
     def __init__(self, client: AsyncWebClient, directory: SlackDirectory, per_minute: int = 600):
         self.client, self.directory = client, directory
-        # chat.postMessage allows about one message per second per channel, with bursts,
-        # under a workspace-wide ceiling; pacing here keeps 429s the exception.
-        self._workspace = AsyncLimiter(per_minute, 60)
+        # chat.postMessage allows about one message per second per channel under a
+        # workspace-wide ceiling. A bucket of 5% of a second's worth, refilled at 95% of
+        # the ceiling, can never put more than the ceiling into any one second: 429s
+        # stay the exception, and each one would stall sending for a whole second.
+        per_second = per_minute / 60
+        burst = max(1.0, per_second * 0.05)
+        self._workspace = AsyncLimiter(burst, burst / (per_second * 0.95))
         self._channels: dict[str, AsyncLimiter] = {}
 
     async def _channel(self, target: Target, thread: MessageRef | None) -> str:
@@ -63,14 +65,16 @@ class SlackMessenger:
             self._channels.clear()
         return MessageRef(self.platform, response["channel"], response["ts"])
 
-    async def find_sent(self, target: Target, thread: MessageRef | None, key: str, since: datetime) -> MessageRef | None:
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
+        # A resend follows its crash within minutes, and a DM with the bot is short: the
+        # latest messages are enough, with no clock comparison between us and Slack.
         channel = await self._channel(target, thread)
         if channel.startswith(("U", "W")):
             channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
         if thread is not None:
             page = await self.client.conversations_replies(channel=channel, ts=thread.message_id, include_all_metadata=True, limit=200)
         else:
-            page = await self.client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200)
+            page = await self.client.conversations_history(channel=channel, include_all_metadata=True, limit=200)
         for message in page.get("messages", []):
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == self.EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:

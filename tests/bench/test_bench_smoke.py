@@ -13,3 +13,11 @@ async def test_benchmark_runs_end_to_end_on_a_tiny_portfolio(tmp_path):
     assert result["tick_due"]["due"] == 80  # every stakeholder link of the tiny portfolio
     assert result["answer"]["n"] >= 5 and result["answer"]["p99_ms"] > 0
     assert result["status_small"]["answers"] == 40 and result["status_growth_p95"] > 0
+
+
+async def test_slack_fan_out_killed_half_way_ends_with_each_message_exactly_once(tmp_path):
+    from bench.slack import fan_out
+
+    result = await fan_out(count=40, scale=20, kill_after=20, where=tmp_path)
+    assert (result["accepted_by_slack"], result["distinct"], result["duplicates"], result["lost"]) == (40, 40, 0, 0)
+    assert result["recorded_sent"] == 40

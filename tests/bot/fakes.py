@@ -30,5 +30,5 @@ class RecordingMessenger:
     async def update(self, ref: MessageRef, view: Message) -> None:
         self.updated.append((ref, view))
 
-    async def find_sent(self, target: Target, thread, key: str, since) -> MessageRef | None:
+    async def find_sent(self, target: Target, thread, key: str) -> MessageRef | None:
         return None

@@ -27,6 +27,7 @@ class Call:
     body: dict
     status: int
     response: dict
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -48,11 +49,12 @@ class FakeSlack:
 
     def limited(self, body: dict) -> int | None:
         """Return Retry-After seconds if this post breaks a configured limit, else record it."""
+        # The ceiling is a sustained rate, as Slack's is: per second, a sixtieth of it.
         now = time.monotonic()
-        while self._window and self._window[0] <= now - 60:
+        while self._window and self._window[0] <= now - 1:
             self._window.popleft()
-        if self.ceiling_per_minute and len(self._window) >= self.ceiling_per_minute:
-            return max(1, math.ceil(self._window[0] + 60 - now))
+        if self.ceiling_per_minute and len(self._window) >= self.ceiling_per_minute / 60:
+            return max(1, math.ceil(self._window[0] + 1 - now))
         channel = body.get("channel", "")
         if self.one_per_second_per_channel and now - self._last_post.get(channel, -10.0) < 1.0:
             return 1
@@ -122,7 +124,7 @@ class FakeSlack:
             for (where, ts), sent in self.messages.items():
                 if where != channel:
                     continue
-                if method == "conversations.history" and (sent.get("thread_ts") or float(ts) < float(body.get("oldest") or 0)):
+                if method == "conversations.history" and sent.get("thread_ts"):
                     continue
                 if method == "conversations.replies" and parent not in (ts, sent.get("thread_ts")):
                     continue
