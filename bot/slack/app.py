@@ -11,7 +11,10 @@ where the person acted:
 - a form: a modal, whose errors come back inline on their fields.
 
 A press of the same button delivered twice (a double click, a retry) carries the
-same `action_ts`, which becomes the handler's idempotency key.
+same `action_ts`, which becomes the handler's idempotency key. An event Slack
+retries (`X-Slack-Retry-Num`) carries the same `event_id`; the recent ones are
+remembered, per process, and a repeat is skipped. A restarted process handles a
+retry it has not seen, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 from slack_bolt.async_app import AsyncApp
@@ -65,8 +69,22 @@ def origin_of(body: dict) -> Origin:
 class SlackWiring:
     """Turns Slack requests into handler calls and handler replies into Slack calls."""
 
+    RECENT_EVENTS = 10_000
+
     def __init__(self, runtime: Runtime, client: AsyncWebClient, directory: SlackDirectory):
         self.runtime, self.client, self.directory = runtime, client, directory
+        self._events: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str | None) -> bool:
+        """Tell whether an event is new to this process (Slack retries carry the same id)."""
+        if not event_id:
+            return True
+        if event_id in self._events:
+            return False
+        self._events[event_id] = None
+        if len(self._events) > self.RECENT_EVENTS:
+            self._events.popitem(last=False)
+        return True
 
     async def act(self, user_id: str, handler, *args, **kwargs) -> Reply:
         """Run a handler as the Slack user; if even finding them fails, tell them to try again."""
@@ -106,8 +124,8 @@ class SlackWiring:
         await ack()
         await self.show(reply, origin, None)
 
-    async def on_home_opened(self, event: dict) -> None:
-        if event.get("tab", "home") == "home":
+    async def on_home_opened(self, body: dict, event: dict) -> None:
+        if event.get("tab", "home") == "home" and self.first_time(body.get("event_id")):
             await self.publish_home(event["user"])
 
     async def publish_home(self, user_id: str) -> None:

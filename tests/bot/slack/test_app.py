@@ -125,6 +125,18 @@ async def test_app_home_shows_my_checkins(bot, fake_slack, slack_runtime):
     assert "2 check-ins waiting for your answer." in texts
 
 
+async def test_a_retried_event_is_handled_once(bot, fake_slack, slack_runtime):
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event": {"type": "app_home_opened", "user": "UBO", "tab": "home"}, "event_id": "EvRetry", "event_time": 1})
+    first = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True))
+    retry = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True) | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert first.status == retry.status == 200
+    await until(lambda: fake_slack.ok("views.publish"))
+    other = body.replace("EvRetry", "EvOther")
+    await bot.post("/slack/events", data=other, headers=headers(other, json_body=True))
+    await until(lambda: len(fake_slack.ok("views.publish")) == 2)
+    assert [p["user_id"] for p in fake_slack.ok("views.publish")] == ["UBO", "UBO"]  # the retry published nothing
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"secret": "wrong-secret"}, {"age": 6 * 60}],
