@@ -88,6 +88,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
         await people_store.update_unit_contacts(session=session, unit_id=units[u.name.lower()].id, person_ids=[people[k].id for k in u.contacts])
 
     models = await portfolio_store.list_models_by_key(session=session)
+    links = await portfolio_store.list_stakeholders_by_model(session=session)
     for m in decl.models:
         model = models.get(m.key)
         values = dict(
@@ -120,7 +121,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
                     person = await people_store.get_person(session=session, person_id=link.person_id)
                     link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
                     session.add(link)
-        await _sync_stakeholders(session, model, [people[k] for k in m.stakeholders], policy, now)
+        await _sync_stakeholders(session, model, links.get(model.id, set()), [people[k] for k in m.stakeholders], policy, now)
     declared_models = {m.key for m in decl.models}
     for key, model in models.items():
         if key not in declared_models and model.status == "active":
@@ -134,8 +135,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     return report
 
 
-async def _sync_stakeholders(session: AsyncSession, model: MLModel, wanted: list[Person], policy: Policy, now: datetime) -> None:
-    current = {link.person_id for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id)}
+async def _sync_stakeholders(session: AsyncSession, model: MLModel, current: set[int], wanted: list[Person], policy: Policy, now: datetime) -> None:
     for person in wanted:
         if person.id not in current:
             await add_stakeholder(session, model, person, policy, now)

@@ -227,6 +227,14 @@ async def list_models_by_key(*, session: AsyncSession) -> dict[str, MLModel]:
     return {m.key: m for m in (await session.exec(select(MLModel))).all()}
 
 
+async def list_stakeholders_by_model(*, session: AsyncSession) -> dict[int, set[int]]:
+    """Return every model's stakeholder person ids, keyed by model id."""
+    links: dict[int, set[int]] = {}
+    for model_id, person_id in (await session.exec(select(Stakeholder.model_id, Stakeholder.person_id))).all():
+        links.setdefault(model_id, set()).add(person_id)
+    return links
+
+
 async def list_links_for_person(*, session: AsyncSession, person_id: int) -> Sequence[tuple[Stakeholder, MLModel]]:
     """List a person's stakeholder links with their models."""
     query = select(Stakeholder, MLModel).join(MLModel, MLModel.id == Stakeholder.model_id).where(Stakeholder.person_id == person_id)
