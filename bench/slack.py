@@ -148,9 +148,8 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
     await make_due(runtime, size, count)
     start = time.perf_counter()
     if kill_after is None:
-        result = await runtime.tick(NOW)
+        await runtime.tick(NOW)
         elapsed = time.perf_counter() - start
-        restarted = None
     else:
         task = asyncio.create_task(runtime.tick(NOW))
         while len(fake.ok("chat.postMessage")) < kill_after:
@@ -164,7 +163,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
         restarted = Runtime(Settings(app=PortfolioDecl()), runtime.engine, None, ManualClock(NOW + LEASE + timedelta(seconds=1)))
         restarted.directory = SlackDirectory(restarted, client)
         restarted.messenger = SlackMessenger(client, restarted.directory, per_minute=ceiling)
-        result = await restarted.tick(NOW + LEASE + timedelta(seconds=1))
+        await restarted.tick(NOW + LEASE + timedelta(seconds=1))
         elapsed = time.perf_counter() - start
     posts = fake.ok("chat.postMessage")
     accepted = [c.at for c in fake.calls if c.method == "chat.postMessage" and c.response.get("ok")]

@@ -66,14 +66,6 @@ async def list_checkins(*, session: AsyncSession, ids: Sequence[int]) -> Sequenc
     return (await session.exec(select(CheckIn).where(CheckIn.id.in_(ids)))).all()
 
 
-async def get_checkin_for_period(*, session: AsyncSession, model_id: int, person_id: int, period_key: str) -> CheckIn | None:
-    """Get the check-in of one model, person and period."""
-    query = select(CheckIn).where(
-        CheckIn.model_id == model_id, CheckIn.person_id == person_id, CheckIn.period_key == period_key
-    )
-    return (await session.exec(query)).first()
-
-
 async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[CheckIn]:
     """List open check-ins whose reminder, snooze or expiry time has come, locking them."""
     query = (
@@ -115,12 +107,6 @@ async def list_model_checkins(
         .order_by(CheckIn.period_key.desc(), Person.display_name, CheckIn.id)
         .limit(limit)
     )
-    return (await session.exec(query)).all()
-
-
-async def list_answers(*, session: AsyncSession, checkin_id: int) -> Sequence[CheckInAnswer]:
-    """List the answers given to a check-in, oldest first."""
-    query = select(CheckInAnswer).where(CheckInAnswer.checkin_id == checkin_id).order_by(CheckInAnswer.answered_at, CheckInAnswer.id)
     return (await session.exec(query)).all()
 
 

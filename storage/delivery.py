@@ -96,14 +96,6 @@ async def get_next_message_at(*, session: AsyncSession) -> datetime | None:
     return (await session.exec(select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status == "queued"))).one()
 
 
-async def count_messages(*, session: AsyncSession, status: str | None = None) -> int:
-    """Count outbox rows, optionally in one status."""
-    query = select(func.count()).select_from(OutboundMessage)
-    if status is not None:
-        query = query.where(OutboundMessage.status == status)
-    return (await session.exec(query)).one()
-
-
 async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboundMessage]:
     """List queued messages that are due, oldest first, without claiming them."""
     query = (

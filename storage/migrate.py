@@ -6,7 +6,6 @@ upgrade` works from any directory and from an installed wheel.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -36,8 +35,3 @@ def head_revision() -> str:
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision` (blocking)."""
     command.upgrade(alembic_config(url), revision)
-
-
-async def upgrade_async(url: str | None = None, revision: str = "head") -> None:
-    """Bring the database up to date from inside a running event loop."""
-    await asyncio.to_thread(upgrade, url, revision)

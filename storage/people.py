@@ -50,19 +50,9 @@ async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None
     return (await session.exec(query.order_by(Person.id))).all()
 
 
-async def list_identities(*, session: AsyncSession, person_id: int) -> Sequence[PlatformIdentity]:
-    """List how a person is known on each platform."""
-    return (await session.exec(select(PlatformIdentity).where(PlatformIdentity.person_id == person_id))).all()
-
-
 async def get_unit(*, session: AsyncSession, unit_id: int) -> BusinessUnit | None:
     """Get a business unit by id."""
     return await session.get(BusinessUnit, unit_id)
-
-
-async def get_unit_by_name(*, session: AsyncSession, name: str) -> BusinessUnit | None:
-    """Get a business unit by its name (case-insensitive)."""
-    return (await session.exec(select(BusinessUnit).where(func.lower(BusinessUnit.name) == name.strip().lower()))).first()
 
 
 async def list_units(*, session: AsyncSession, ids: Sequence[int] | None = None) -> Sequence[BusinessUnit]:

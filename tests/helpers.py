@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import select
 
 from handlers.context import Policy
@@ -33,8 +32,3 @@ async def outbox(sessions, kind: str | None = None) -> list[OutboundMessage]:
         if kind:
             query = query.where(OutboundMessage.kind == kind)
         return list((await session.exec(query)).all())
-
-
-async def count(sessions, table) -> int:
-    async with sessions() as session:
-        return (await session.exec(select(func.count()).select_from(table))).one()

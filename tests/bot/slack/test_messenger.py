@@ -13,7 +13,7 @@ from tests.bot.fakes import Crash
 
 from storage.models import PlatformIdentity
 from tests.bot.slack.conftest import TUESDAY
-from tests.helpers import outbox, run_tick
+from tests.helpers import outbox
 
 
 async def test_checkins_reach_each_person_by_dm_and_identities_are_learned(slack_runtime, fake_slack, sessions):
