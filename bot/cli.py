@@ -104,7 +104,7 @@ def _printing_messenger() -> ShellMessenger:
 
     def show(item, how):
         print(f"→ {item.recipient}:")
-        print(to_text(item.view, lambda b: 0).replace("[0] ", "[ ] "))
+        print(to_text(item.view))
 
     return ShellMessenger(show)
 
@@ -224,7 +224,7 @@ def _models_list(args) -> int:
         try:
             lead = await resolve_person(runtime, None)
             reply = await runtime.act(lead.id, "cli", handle_model_list)
-            print(to_text(reply.view, lambda b: 0))
+            print(to_text(reply.view))
             return 0
         finally:
             await runtime.close()

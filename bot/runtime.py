@@ -33,6 +33,8 @@ from storage.models import Person
 
 log = logging.getLogger(__name__)
 
+# What a database that is down or unreachable raises, through SQLAlchemy or the driver.
+DATABASE_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError)
 TRY_AGAIN = "Sorry, I could not save that just now (the database did not answer). Nothing was changed; please try again in a minute."
 
 Handler = Callable[..., Awaitable[Reply]]
@@ -102,7 +104,7 @@ class Runtime:
 
         try:
             return await run_in_transaction(self.sessions, work)
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+        except DATABASE_ERRORS as exc:
             log.error("database error while handling %s: %s", getattr(handler, "__name__", handler), exc.__class__.__name__)
             return notice(TRY_AGAIN)
 

@@ -9,7 +9,7 @@ renderers escape it, so a user's words can never become markup or a mention.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -136,16 +136,4 @@ def notice(text: str, title: str = "") -> Reply:
 
 def form_errors(form: Form, errors: Mapping[str, str], values: Mapping[str, str]) -> Reply:
     """Return the same form again with errors shown beside the inputs they concern."""
-    return Reply(
-        Form(
-            form=form.form,
-            title=form.title,
-            inputs=form.inputs,
-            submit_label=form.submit_label,
-            state=form.state,
-            intro=form.intro,
-            errors=MappingProxyType(dict(errors)),
-            values=MappingProxyType(dict(values)),
-        ),
-        ReplyMode.FORM,
-    )
+    return Reply(replace(form, errors=MappingProxyType(dict(errors)), values=MappingProxyType(dict(values))), ReplyMode.FORM)

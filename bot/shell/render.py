@@ -13,8 +13,12 @@ from handlers.views import Button, Form, Input, InputKind, Message
 WIDTH = 78
 
 
-def to_text(view: Message, number: Callable[[Button], int]) -> str:
-    """Render a message as text, numbering its buttons with `number`."""
+def to_text(view: Message, number: Callable[[Button], int] | None = None) -> str:
+    """Render a message as text, numbering its buttons with `number` (or not, where nothing can press them)."""
+
+    def tag(button: Button) -> str:
+        return f"[{number(button)}]" if number else "[ ]"
+
     lines = []
     if view.title:
         lines += [f"┌─ {view.title}", ""]
@@ -27,9 +31,9 @@ def to_text(view: Message, number: Callable[[Button], int]) -> str:
         for field in section.fields:
             lines.append(f"   {field.label}: {field.value}")
         if section.buttons:
-            lines.append("   " + "  ".join(f"[{number(b)}] {b.label}" for b in section.buttons))
+            lines.append("   " + "  ".join(f"{tag(b)} {b.label}" for b in section.buttons))
     if view.buttons:
-        lines += ["", "  ".join(f"[{number(b)}] {b.label}" for b in view.buttons)]
+        lines += ["", "  ".join(f"{tag(b)} {b.label}" for b in view.buttons)]
     if view.footer:
         lines += ["", f"  {view.footer}"]
     prefix = "│ " if view.title else ""

@@ -100,7 +100,7 @@ class Shell:
         word, _, rest = line.partition(" ")
         word = word.lower()
         if word == "help":
-            self.write(SHELL_HELP + "\n\n" + to_text(router.help_view(), lambda b: 0))
+            self.write(SHELL_HELP + "\n\n" + to_text(router.help_view()))
         elif word.isdigit() or (word == "press" and rest.strip().isdigit()):
             await self.press(int(word if word.isdigit() else rest.strip()))
         elif word == "as":

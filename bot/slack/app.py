@@ -29,9 +29,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
-from bot.runtime import TRY_AGAIN, Runtime
+from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
 from bot.slack.directory import SlackDirectory
 from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
 from handlers import router
@@ -90,7 +88,7 @@ class SlackWiring:
         """Run a handler as the Slack user; if even finding them fails, tell them to try again."""
         try:
             person = await self.directory.person_for(user_id)
-        except (OperationalError, DBAPIError, OSError) as exc:
+        except DATABASE_ERRORS as exc:
             log.error("could not resolve Slack user %s: %s", user_id, exc.__class__.__name__)
             return notice(TRY_AGAIN)
         return await self.runtime.act(person.id, "slack", handler, *args, **kwargs)
