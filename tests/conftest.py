@@ -23,8 +23,10 @@ TEST_DATABASE_URL = os.environ.get("MLPULSE_TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL) and not is_sqlite(normalize_url(TEST_DATABASE_URL))
 _schema_ready = False
 
-# A Monday; the default test cadence asks every Tuesday at 10:00.
+# A Monday; the default test cadence asks every Tuesday at 10:00, so TUESDAY is the
+# first instant anything falls due (for people on UTC; Tokyo's comes nine hours earlier).
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 POLICY = Policy(
     timezone="UTC",
     default_cadence=Cadence(every=1, unit="week", weekdays=(1,)),

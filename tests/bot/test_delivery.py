@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
+from bot.config import Settings
 from bot.delivery import LEASE, Unreachable, deliver_due
 from bot.runtime import TRY_AGAIN, Runtime
-from bot.config import Settings
 from handlers import router
 from handlers.actions import ActionId
 from storage.db import create_engine, session_factory
 from storage.models import CheckIn
 from tests import factories as f
 from tests.bot.fakes import Crash, RecordingMessenger
+from tests.conftest import TUESDAY
 from tests.helpers import outbox, run_tick
-
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from bot.runtime import Runtime
 from bot.scheduler import TICK_SECONDS, build_scheduler
 from tests import factories as f
 from tests.bot.fakes import RecordingMessenger
+from tests.conftest import TUESDAY
 from tests.helpers import checkin_keys
-
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 
 
 async def test_the_tick_job_is_registered_to_catch_up_at_once_and_then_every_minute(engine, sessions):

@@ -12,9 +12,9 @@ from handlers.actions import ActionId, FormId
 from handlers.views import Form, Message, ReplyMode
 from storage.models import CheckIn, CheckInAnswer, Stakeholder
 from tests import factories as f
+from tests.conftest import TUESDAY
 from tests.helpers import outbox, run_tick
 
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 LATER = TUESDAY + timedelta(hours=2)
 
 

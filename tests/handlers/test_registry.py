@@ -10,10 +10,8 @@ from handlers import router
 from handlers.actions import ActionId
 from storage.models import CheckIn, PlatformIdentity, Stakeholder
 from tests import factories as f
-from tests.conftest import NOW
+from tests.conftest import NOW, TUESDAY
 from tests.helpers import run_tick
-
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 
 
 async def test_sync_inserts_then_updates_and_is_idempotent(sessions):

@@ -14,10 +14,9 @@ from storage import checkins as checkin_store
 from storage.db import session_factory, transaction
 from storage.models import CheckIn, MLModel, Stakeholder
 from tests import factories as f
-from tests.conftest import NOW
+from tests.conftest import NOW, TUESDAY
 from tests.helpers import checkin_keys, outbox, run_tick
 
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)  # the first due instant after NOW (UTC people)
 EXPECTED = 4  # churn: ana, bo; fraud: cy; demand: ana
 
 

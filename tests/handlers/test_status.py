@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -10,9 +10,8 @@ from handlers import router
 from handlers.actions import ActionId
 from handlers.views import PAGE_SIZE, Message, ReplyMode
 from tests import factories as f
+from tests.conftest import TUESDAY
 from tests.helpers import run_tick
-
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture

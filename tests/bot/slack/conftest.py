@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from bot.clock import ManualClock
@@ -12,9 +10,9 @@ from bot.runtime import Runtime
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import SlackMessenger, web_client
 from tests import factories as f
+from tests.conftest import TUESDAY
 from tests.fakes.slack import FakeSlack, start_fake_slack
 
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 TOKEN = "xoxb-test-token"
 
 

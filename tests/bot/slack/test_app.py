@@ -17,7 +17,7 @@ from bot.server import build_web_app, start_server
 from bot.slack.app import build_slack_app
 from storage.db import create_engine, session_factory
 from storage.models import CheckIn, CheckInAnswer
-from tests.bot.slack.conftest import TUESDAY
+from tests.conftest import TUESDAY
 
 SECRET = "test-signing-secret"
 

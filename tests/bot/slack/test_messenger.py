@@ -9,10 +9,9 @@ from sqlmodel import select
 
 from bot.delivery import LEASE
 from storage import delivery as delivery_store
-from tests.bot.fakes import Crash
-
 from storage.models import PlatformIdentity
-from tests.bot.slack.conftest import TUESDAY
+from tests.bot.fakes import Crash
+from tests.conftest import TUESDAY
 from tests.helpers import outbox
 
 
