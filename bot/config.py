@@ -80,7 +80,15 @@ class Settings(BaseSettings):
     def policy(self) -> Policy:
         """Return the handler-facing policy this configuration implies."""
         c = self.app.checkins
-        return Policy(timezone=self.app.workspace.timezone, default_cadence=c.to_cadence(), reminder_after=c.reminder_delay, max_reminders=c.reminders)
+        return Policy(
+            timezone=self.app.workspace.timezone,
+            default_cadence=c.to_cadence(),
+            reminder_after=c.reminder_delay,
+            max_reminders=c.reminders,
+            digest_cron=self.app.digest.cron,
+            digest_channel=self.app.digest.channel,
+            stories_channel=self.app.stories.channel or self.app.digest.channel,
+        )
 
 
 class _SecretsOnlyEnv(PydanticBaseSettingsSource):

@@ -96,10 +96,16 @@ class Runtime:
     def context(self, actor: Person, platform: str, conversation: str | None = None, request_id: str | None = None) -> Context:
         return Context(actor=actor, now=self.clock.now(), platform=platform, conversation=conversation, policy=self.policy, request_id=request_id)
 
-    async def act(self, person_id: int, platform: str, handler: Handler, *args, conversation: str | None = None, request_id: str | None = None) -> Reply:
-        """Run a handler as a person, in one transaction; tell them to retry if the database fails."""
+    def guest(self) -> Person:
+        """Return the unsaved stand-in for someone mlpulse has not recorded (see `router.identity_optional`)."""
+        return Person(key="guest", display_name="there", timezone=self.policy.timezone)
+
+    async def act(
+        self, person_id: int | None, platform: str, handler: Handler, *args, conversation: str | None = None, request_id: str | None = None
+    ) -> Reply:
+        """Run a handler as a person (None: an unrecorded guest), in one transaction; tell them to retry if the database fails."""
         async def work(session):
-            actor = await people_store.get_person(session=session, person_id=person_id)
+            actor = self.guest() if person_id is None else await people_store.get_person(session=session, person_id=person_id)
             return await handler(session, self.context(actor, platform, conversation, request_id), *args)
 
         try:

@@ -8,6 +8,7 @@ answer is kept as history. Late answers to an expired check-in are welcome. A
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.actions import ActionId, FormId
 from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
+from handlers.pickers import picked_person
 from handlers.periods import Cadence, local_instant, next_due_after, zone
 from handlers.text import day, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
@@ -70,7 +72,8 @@ def answer_buttons(checkin_id: int, *, snooze: bool) -> tuple[Button, ...]:
         Button(ActionId.CHECKIN_STOPPED, ANSWER_LABELS[Answer.STOPPED], value, Style.DANGER),
         Button(ActionId.CHECKIN_NOT_ME, ANSWER_LABELS[Answer.NOT_ME], value),
     )
-    return buttons + ((Button(ActionId.CHECKIN_SNOOZE, "Remind me tomorrow", value),) if snooze else ())
+    report = Button(ActionId.REPORT_OPEN, "Report a problem", f"checkin:{checkin_id}")
+    return buttons + ((Button(ActionId.CHECKIN_SNOOZE, "Remind me tomorrow", value),) if snooze else ()) + (report,)
 
 
 def checkin_view(
@@ -99,9 +102,13 @@ def checkin_view(
         return Message(title, text, buttons=answer_buttons(checkin.id, snooze=checkin.snoozed_until is None), footer=footer)
     if checkin.status == "answered":
         text = f"{lead}✅ Recorded: {ANSWER_LABELS[Answer(checkin.answer)]}, by {recipient.display_name}, {when(checkin.answered_at, tz)}."
-        if checkin.answer in ALERT_ANSWERS:
-            text += "\nThe model's owner has been told."
         buttons = [Button(ActionId.CHECKIN_DETAILS, "Edit details" if details else "Add details", cid)]
+        report = Button(ActionId.REPORT_OPEN, "Report a problem", f"checkin:{cid}")
+        if checkin.answer in ALERT_ANSWERS:
+            text += "\nThe model's owner has been told. Tell the ML team what went wrong in a failure report (anonymously if you wish):"
+            buttons.insert(0, replace(report, label="Report the problem", style=Style.PRIMARY))
+        else:
+            buttons.append(report)
         if now < checkin.period_ends_at:
             buttons.append(Button(ActionId.CHECKIN_CHANGE, "Change answer", cid))
         return Message(title, text, sections=(Section(fields=details),) if details else (), buttons=tuple(buttons), footer=footer)
@@ -347,15 +354,11 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     errors = {}
     target = None
     if who:
-        matches = await people_store.find_people(session=session, text=who.lstrip("@"))
-        if not matches:
-            errors["person"] = f"Nobody called {who!r} is known to mlpulse. Try their email address."
-        elif len(matches) > 1:
-            errors["person"] = f"{who!r} matches {len(matches)} people; use their email address."
-        elif matches[0].id == ctx.actor.id:
-            errors["person"] = "That is you. Name someone else, or leave this empty."
-        else:
-            target = matches[0]
+        target, error = await picked_person(session, who)
+        if target is not None and target.id == ctx.actor.id:
+            target, error = None, "That is you. Name someone else, or leave this empty."
+        if error:
+            errors["person"] = error
     if reason and len(reason) > TEXT_LIMIT:
         errors["reason"] = f"Please keep this under {TEXT_LIMIT} characters."
     if not target and not stop and not errors:

@@ -17,6 +17,9 @@ class Policy:
     default_cadence: Cadence = field(default_factory=Cadence)
     reminder_after: timedelta = timedelta(days=2)
     max_reminders: int = 2
+    digest_cron: str = "0 9 * * mon"
+    digest_channel: str | None = None
+    stories_channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,26 @@ class DigestDecl(Strict):
         return value
 
 
+class StoriesDecl(Strict):
+    channel: str | None = Field(default=None, description="where approved stories are posted; the digest channel when unset")
+
+
+class ForumDecl(CadenceDecl):
+    """A unit's recurring review forum: the cadence of its meetings, their length and notice."""
+
+    every: str = "1 month"
+    on: str | int | list[str] | None = "first tue"
+    at: str = "15:00"
+    duration: str = "60m"
+    announce: str = Field(default="7d", description="how long before the forum its announcement goes out")
+
+    @field_validator("duration", "announce")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class PersonDecl(Strict):
     key: Key
     name: str = Field(min_length=1, max_length=200)
@@ -116,6 +136,7 @@ class UnitDecl(Strict):
     channel: str | None = None
     timezone: str | None = None
     contacts: list[Key] = []
+    forum: ForumDecl | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -141,6 +162,7 @@ class PortfolioDecl(Strict):
     workspace: WorkspaceDecl = WorkspaceDecl()
     checkins: CheckinsDecl = CheckinsDecl()
     digest: DigestDecl = DigestDecl()
+    stories: StoriesDecl = StoriesDecl()
     leads: list[Key] = []
     units: list[UnitDecl] = []
     people: list[PersonDecl] = []

@@ -15,7 +15,11 @@ async def handle_home(session: AsyncSession, ctx: Context) -> Message:
     """Return the actor's check-ins waiting for an answer, their models' health, and shortcuts."""
     checkins = (await handle_my_checkins(session, ctx)).view
     mine = (await mine_page(session, ctx, 1)).view
-    shortcuts = [Button(ActionId.STATUS_PAGE, "Portfolio status", "portfolio:1"), Button(ActionId.AWAY_SET, "Set away dates")]
+    shortcuts = [
+        Button(ActionId.STATUS_PAGE, "Portfolio status", "portfolio:1"),
+        Button(ActionId.REPORT_OPEN, "Report a problem"),
+        Button(ActionId.AWAY_SET, "Set away dates"),
+    ]
     return Message(
         title=f"Hi {ctx.actor.display_name.split()[0]}",
         text=checkins.text,

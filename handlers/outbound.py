@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import reports
 from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, render_checkin
 from handlers.context import Policy
@@ -55,6 +56,9 @@ async def handle_outbound(session: AsyncSession, message: OutboundMessage, polic
             target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
             handed = f"handed the check-in about {model.name} to {target.display_name}" if target else f"said the check-in about {model.name} is not for them"
             return Message(title=f"{model.name}: check-in handed over", text=f"{person.display_name} ({unit.name}) {handed}.", buttons=(view_model,))
+    if message.kind.startswith("report."):
+        recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+        return await reports.render_outbound(session, message.kind, message.subject_id, recipient, policy)
     if message.kind == "model.deprecation":
         model = await portfolio_store.get_model(session=session, model_id=message.subject_id)
         if model is None or model.status != "active" or model.deprecation_candidate_since is None:

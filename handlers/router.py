@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import checkins, registry, status
+from handlers import checkins, registry, reports, status
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
 from handlers.views import Message, Reply, ReplyMode, notice
@@ -23,6 +23,8 @@ COMMANDS = (
     ("/mlstatus <model>", "one model: history, reports, stories, next check-in (fuzzy names work)"),
     ("/mlstatus unit <name>", "one business unit and its models"),
     ("/mlstatus mine", "the models you own or answer for"),
+    ("/mlreport [model]", "report a problem with a model (anonymously if you wish)"),
+    ("/mlreport status <code>", "follow a report with its receipt code"),
     ("/mlpulse checkins", "your check-ins waiting for an answer"),
     ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
     ("/mlpulse models", "every model you can see, with its key"),
@@ -77,13 +79,35 @@ ACTIONS: Mapping[ActionId, ActionHandler] = {
     ActionId.MY_CHECKINS: _my_checkins,
     ActionId.AWAY_SET: _away_form,
     ActionId.SHARE: _share,
+    ActionId.REPORT_OPEN: reports.handle_open,
+    ActionId.REPORT_VIEW: reports.handle_view,
+    ActionId.REPORT_MOVE: reports.handle_move,
 }
 
 FORMS = {
     FormId.CHECKIN_FOLLOWUP: checkins.handle_followup_submit,
     FormId.CHECKIN_REASSIGN: checkins.handle_reassign_submit,
     FormId.AWAY: checkins.handle_away_submit,
+    FormId.REPORT: reports.handle_report_submit,
+    FormId.REPORT_UPDATE: reports.handle_update_submit,
 }
+
+# What a person may do without mlpulse recording who they are: everything on the way
+# to an anonymous failure report. The platform wiring must not look up-and-store the
+# person for these (Slack would otherwise remember a newcomer's name and email).
+_ANONYMOUS_COMMANDS = ("mlreport",)
+_ANONYMOUS_ACTIONS = (ActionId.REPORT_OPEN,)
+
+
+def identity_optional(*, command: str | None = None, action: str | None = None, form: str | None = None, values: Mapping[str, str] | None = None) -> bool:
+    """Tell whether this request may run without recording who sent it."""
+    if command is not None:
+        return command.strip().split(maxsplit=1)[0].lstrip("/").lower() in _ANONYMOUS_COMMANDS if command.strip() else False
+    if action is not None:
+        return action in _ANONYMOUS_ACTIONS
+    if form == FormId.REPORT:
+        return (values or {}).get("anonymous", "").strip().lower() in ("1", "true", "yes", "y", "on")
+    return False
 
 
 def help_view() -> Message:
@@ -105,6 +129,8 @@ async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Repl
         return await status.handle_status(session, ctx, args)
     if name == "mlpulse":
         return await _mlpulse(session, ctx, args)
+    if name == "mlreport":
+        return await reports.handle_report_command(session, ctx, args)
     return Reply(Message("I don't know that command", f"“{words[0]}” is not an mlpulse command. Here is what I can do:\n\n{help_view().text}"))
 
 

@@ -233,7 +233,11 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
     sections.append(Section(text="Recent check-ins:\n" + ("\n".join(lines) if lines else "none yet")))
     reports = await report_store.list_open_reports(session=session, model_id=model.id, limit=5)
     if reports:
-        sections.append(Section(text="Open reports:\n" + "\n".join(f"• {r.impact} · {r.status} · {r.what_happened[:120]} ({ago(r.created_at, ctx.now)})" for r in reports)))
+        sections.append(Section(text=f"Open reports ({model.open_reports}):"))
+        sections += [
+            Section(text=f"• {r.impact} · {r.status} · {r.what_happened[:120]} ({ago(r.created_at, ctx.now)})", buttons=(Button(ActionId.REPORT_VIEW, "Open", str(r.id)),))
+            for r in reports
+        ]
     stories = await story_store.list_posted_stories(session=session, model_id=model.id, limit=3)
     if stories:
         sections.append(Section(text="Success stories:\n" + "\n".join(f"• {s.headline}" for s in stories)))

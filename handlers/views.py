@@ -53,14 +53,24 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a message: a chart, a calendar invite."""
+
+    filename: str
+    content: bytes
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
-    """A message: a title, text, sections, buttons for the whole message and a footer."""
+    """A message: a title, text, sections, buttons for the whole message, a footer and files."""
 
     title: str
     text: str = ""
     sections: tuple[Section, ...] = ()
     buttons: tuple[Button, ...] = ()
     footer: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
     def all_buttons(self) -> tuple[Button, ...]:
         """Return every button in reading order."""
@@ -72,6 +82,7 @@ class InputKind(StrEnum):
     LONG_TEXT = "long_text"
     CHOICE = "choice"
     PERSON = "person"
+    PEOPLE = "people"
     DATE = "date"
     CHECKBOX = "checkbox"
 

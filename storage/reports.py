@@ -1,14 +1,58 @@
-"""Storage layer: queries about failure reports."""
+"""Storage layer: queries about failure reports and their lifecycle events."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import case, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import FailureReport
+from storage.models import FailureReport, MLModel, ReportEvent
 from storage.portfolio import OPEN_REPORT_STATES
+
+IMPACT_ORDER = ("critical", "major", "minor", "none")
+
+
+async def get_report(*, session: AsyncSession, report_id: int, lock: bool = False) -> FailureReport | None:
+    """Get a report by id, locked for update when asked."""
+    return await session.get(FailureReport, report_id, with_for_update=True if lock else None)
+
+
+async def get_report_by_code(*, session: AsyncSession, code: str) -> FailureReport | None:
+    """Get a report by the receipt code its reporter holds."""
+    return (await session.exec(select(FailureReport).where(FailureReport.receipt_code == code))).first()
+
+
+async def get_report_by_request(*, session: AsyncSession, request_key: str) -> FailureReport | None:
+    """Get the report a submission filed, if it filed one."""
+    return (await session.exec(select(FailureReport).where(FailureReport.request_key == request_key))).first()
+
+
+async def create_report(*, session: AsyncSession, report: FailureReport) -> FailureReport:
+    """Add a report and give it its id."""
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def create_event(*, session: AsyncSession, event: ReportEvent) -> ReportEvent:
+    """Add a lifecycle event and give it its id."""
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def get_event(*, session: AsyncSession, event_id: int) -> ReportEvent | None:
+    """Get a lifecycle event by id."""
+    return await session.get(ReportEvent, event_id)
+
+
+async def list_events(*, session: AsyncSession, report_id: int) -> Sequence[ReportEvent]:
+    """List a report's lifecycle events, oldest first."""
+    query = select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.at, ReportEvent.id)
+    return (await session.exec(query)).all()
 
 
 async def list_open_reports(*, session: AsyncSession, model_id: int, limit: int) -> Sequence[FailureReport]:
@@ -20,3 +64,32 @@ async def list_open_reports(*, session: AsyncSession, model_id: int, limit: int)
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def list_open_reports_for_units(
+    *, session: AsyncSession, unit_ids: Sequence[int], limit: int
+) -> Sequence[tuple[FailureReport, MLModel]]:
+    """List the units' unresolved reports with their models, by impact (critical first) then age (oldest first)."""
+    rank = case({impact: i for i, impact in enumerate(IMPACT_ORDER)}, value=FailureReport.impact, else_=len(IMPACT_ORDER))
+    query = (
+        select(FailureReport, MLModel)
+        .join(MLModel, MLModel.id == FailureReport.model_id)
+        .where(MLModel.unit_id.in_(unit_ids), FailureReport.status.in_(OPEN_REPORT_STATES))
+        .order_by(rank, FailureReport.created_at, FailureReport.id)
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def count_reports_created(*, session: AsyncSession, since: datetime, until: datetime) -> int:
+    """Count the reports filed in [since, until)."""
+    query = select(func.count()).select_from(FailureReport).where(FailureReport.created_at >= since, FailureReport.created_at < until)
+    return (await session.exec(query)).one()
+
+
+async def count_reports_resolved(*, session: AsyncSession, since: datetime, until: datetime) -> int:
+    """Count the reports moved to resolved in [since, until) (a report resolved twice counts once)."""
+    query = select(func.count(func.distinct(ReportEvent.report_id))).where(
+        ReportEvent.to_status == "resolved", ReportEvent.at >= since, ReportEvent.at < until
+    )
+    return (await session.exec(query)).one()

@@ -7,11 +7,14 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from handlers.context import Policy
 from bot import runtime
+from handlers import router
+from handlers.context import Policy
 from handlers.scheduled import TickReport
-from storage.models import CheckIn, OutboundMessage
-from tests.conftest import POLICY
+from handlers.views import Reply
+from storage.models import CheckIn, OutboundMessage, Person
+from tests import factories as f
+from tests.conftest import NOW, POLICY
 
 
 async def run_tick(sessions, now: datetime, policy: Policy = POLICY, batch: int = 500) -> TickReport:
@@ -32,3 +35,27 @@ async def outbox(sessions, kind: str | None = None) -> list[OutboundMessage]:
         if kind:
             query = query.where(OutboundMessage.kind == kind)
         return list((await session.exec(query)).all())
+
+
+async def _as(sessions, who: str | Person, work, now: datetime, request_id: str | None) -> Reply:
+    """Run `work(session, ctx)` as a person (a key, or an unsaved Person for a guest) and commit."""
+    async with sessions() as session:
+        actor = who if isinstance(who, Person) else await f.person(session, who)
+        reply = await work(session, f.ctx(actor, now, request_id=request_id))
+        await session.commit()
+    return reply
+
+
+async def command(sessions, who: str | Person, text: str, now: datetime = NOW, request_id: str | None = None) -> Reply:
+    """Type a command as a person."""
+    return await _as(sessions, who, lambda s, c: router.handle_command(s, c, text), now, request_id)
+
+
+async def act(sessions, who: str | Person, action: str, value, now: datetime = NOW, request_id: str | None = None) -> Reply:
+    """Press a button as a person."""
+    return await _as(sessions, who, lambda s, c: router.handle_action(s, c, action, str(value)), now, request_id)
+
+
+async def submit(sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None) -> Reply:
+    """Submit a form as a person."""
+    return await _as(sessions, who, lambda s, c: router.handle_submit(s, c, form, str(state), values), now, request_id)

@@ -37,6 +37,7 @@ Shell commands:
   help | quit"""
 
 MAX_STEPS = 10_000
+SLASH_COMMANDS = ("mlstatus", "mlpulse", "mlreport", "mlstory", "mlforum")
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
@@ -121,7 +122,7 @@ class Shell:
             await self.command("/mlpulse checkins")
         elif word == "away":
             await self.command(f"/mlpulse {line}")
-        elif word.lstrip("/") in ("mlstatus", "mlpulse"):
+        elif word.lstrip("/") in SLASH_COMMANDS:
             await self.command(line)
         else:
             self.write(f"I don't know “{line}”. Type help for what you can do.")

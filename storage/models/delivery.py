@@ -30,6 +30,7 @@ class OutboundMessage(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     channel: str | None = Field(default=None, max_length=128)
     thread_of_id: int | None = Field(default=None, foreign_key="outbound_message.id")
+    replaces_id: int | None = Field(default=None, index=True, description="for an update: the sent message it rewrites in place")
     status: str = Field(default="queued", max_length=16)
     not_before: datetime = Field(sa_type=UTCDateTime)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

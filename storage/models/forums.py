@@ -21,6 +21,7 @@ class ReviewForum(SQLModel, table=True):
     duration_minutes: int = 60
     announce_days_ahead: int = 7
     active: bool = True
+    from_config: bool = Field(default=True, description="declared in app.yaml (False: scheduled with /mlforum)")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -38,6 +39,7 @@ class ForumSession(SQLModel, table=True):
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     notes: str | None = Field(default=None, max_length=10000)
+    agenda_hash: str | None = Field(default=None, max_length=64, description="of the agenda last announced, to see when it changes")
 
 
 class AgendaItem(SQLModel, table=True):

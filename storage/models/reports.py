@@ -35,6 +35,8 @@ class FailureReport(SQLModel, table=True):
     analysis: str | None = Field(default=None, max_length=3000)
     resolution: str | None = Field(default=None, max_length=3000)
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    link: str | None = Field(default=None, max_length=500, description="the chat message it is about, if any")
+    request_key: str | None = Field(default=None, max_length=160, unique=True, description="the submission that filed it, so a retry files once")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

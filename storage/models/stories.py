@@ -25,6 +25,8 @@ class SuccessStory(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="person.id")
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     source_checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    decline_reason: str | None = Field(default=None, max_length=1000)
+    request_key: str | None = Field(default=None, max_length=160, unique=True, description="the submission that created it, so a retry creates once")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

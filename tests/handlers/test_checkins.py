@@ -13,6 +13,7 @@ from handlers.views import Form, Message, ReplyMode
 from storage.models import CheckIn, CheckInAnswer, Stakeholder
 from tests import factories as f
 from tests.conftest import TUESDAY
+from tests import helpers
 from tests.helpers import outbox, run_tick
 
 LATER = TUESDAY + timedelta(hours=2)
@@ -31,19 +32,11 @@ async def asked(sessions):
 
 
 async def act(sessions, who: str, action: ActionId | str, value, now=LATER, request_id=None):
-    async with sessions() as session:
-        actor = await f.person(session, who)
-        reply = await router.handle_action(session, f.ctx(actor, now, request_id=request_id), action, str(value))
-        await session.commit()
-    return reply
+    return await helpers.act(sessions, who, action, value, now, request_id)
 
 
 async def submit(sessions, who: str, form: FormId, state, values: dict, now=LATER):
-    async with sessions() as session:
-        actor = await f.person(session, who)
-        reply = await router.handle_submit(session, f.ctx(actor, now), form, str(state), values)
-        await session.commit()
-    return reply
+    return await helpers.submit(sessions, who, form, state, values, now)
 
 
 async def load(sessions, checkin_id: int) -> tuple[CheckIn, list[CheckInAnswer]]:

@@ -1,0 +1,553 @@
+"""Handlers layer: failure reports, from the form to resolved or won't fix.
+
+Anyone can file a report about any active model, from `/mlreport`, a check-in's
+*Report a problem* button or a message shortcut. The model's owner hears of it at
+once; a critical one also goes to the unit's channel, without the reporter's name.
+Leads and the owner move it through `open → triaged → analysing → resolved |
+wont_fix`; every move is an event with who and when, and a named reporter is told.
+
+An anonymous report keeps no trace of who filed it: no reporter, no actor on its
+events, no link to their check-in, nothing in a log line. The reporter keeps the
+receipt code, and `/mlreport status CODE` shows the report to whoever holds it.
+The platform wiring helps: it lets a person reach these handlers without being
+recorded first (see `identity_optional`), so `ctx.actor.id` may be None here.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.access import can_see_model
+from handlers.actions import ActionId, FormId
+from handlers.checkins import person_zone
+from handlers.context import Context
+from handlers.health import refresh_model_health
+from handlers.matching import best_match
+from handlers.pickers import model_choices, picked_model, picked_person
+from handlers.text import ago, day, when
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
+from storage import checkins as checkin_store
+from storage import delivery as delivery_store
+from storage import people as people_store
+from storage import portfolio as portfolio_store
+from storage import reports as report_store
+from storage.models import FailureReport, MLModel, Person, ReportEvent
+
+TEXT_LIMIT = 3000
+# Receipt codes avoid letters and digits that read alike (0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    TRIAGED = "triaged"
+    ANALYSING = "analysing"
+    RESOLVED = "resolved"
+    WONT_FIX = "wont_fix"
+
+
+STATUS_LABELS = {
+    Status.OPEN: "Open",
+    Status.TRIAGED: "Triaged",
+    Status.ANALYSING: "Analysing",
+    Status.RESOLVED: "Resolved",
+    Status.WONT_FIX: "Won't fix",
+}
+# Where a report may go next. A closed report can be reopened; skipping a step is fine
+# ("resolved" straight from "triaged" when the cause was obvious).
+NEXT = {
+    Status.OPEN: (Status.TRIAGED, Status.WONT_FIX),
+    Status.TRIAGED: (Status.ANALYSING, Status.RESOLVED, Status.WONT_FIX),
+    Status.ANALYSING: (Status.RESOLVED, Status.WONT_FIX),
+    Status.RESOLVED: (Status.OPEN,),
+    Status.WONT_FIX: (Status.OPEN,),
+}
+MOVE_LABELS = {
+    Status.TRIAGED: "Triage…",
+    Status.ANALYSING: "Start analysis…",
+    Status.RESOLVED: "Resolve…",
+    Status.WONT_FIX: "Won't fix…",
+    Status.OPEN: "Reopen",
+}
+IMPACTS = (
+    Choice("none", "None: an annoyance"),
+    Choice("minor", "Minor: we work around it"),
+    Choice("major", "Major: decisions or money are affected"),
+    Choice("critical", "Critical: we had to stop relying on it"),
+)
+FREQUENCIES = (
+    Choice("once", "It happened once"),
+    Choice("sometimes", "Now and then"),
+    Choice("often", "Several times a week"),
+    Choice("always", "All the time"),
+)
+ROOT_CAUSES = (
+    Choice("data_drift", "Data drift"),
+    Choice("concept_drift", "Concept drift"),
+    Choice("pipeline_bug", "Pipeline bug"),
+    Choice("integration", "Integration"),
+    Choice("business_change", "Business process change"),
+    Choice("adoption", "Adoption"),
+    Choice("other", "Other"),
+)
+
+
+def _label(choices: tuple[Choice, ...], value: str | None) -> str:
+    return next((c.label for c in choices if c.value == value), value or "—")
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "y", "on")
+
+
+def new_receipt_code() -> str:
+    """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
+    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
+    return f"R-{pick()}-{pick()}"
+
+
+# Filing
+
+
+async def report_form(session: AsyncSession, ctx: Context, model: MLModel | None = None, *, checkin_id: int | None = None, link: str | None = None, intro: str = "") -> Form:
+    """Return the failure report form, prefilled with what is already known."""
+    what = f"About this message: {link}\n" if link else None
+    return Form(
+        form=FormId.REPORT,
+        title="Report a problem",
+        intro=intro or "Tell the ML team what went wrong. The model's owner hears of it at once.",
+        state=json.dumps({k: v for k, v in (("checkin", checkin_id), ("link", link)) if v}),
+        submit_label="Send report",
+        inputs=(
+            Input("model", "Which model?", InputKind.CHOICE, choices=await model_choices(session, ctx, model), initial=model.key if model else None),
+            Input("what_happened", "What happened?", InputKind.LONG_TEXT, initial=what, max_length=TEXT_LIMIT),
+            Input("since", "Since when? (YYYY-MM-DD)", InputKind.DATE, required=False),
+            Input("impact", "Business impact", InputKind.CHOICE, choices=IMPACTS, initial="minor"),
+            Input("frequency", "How often?", InputKind.CHOICE, required=False, choices=FREQUENCIES),
+            Input(
+                "anonymous",
+                "File anonymously",
+                InputKind.CHECKBOX,
+                required=False,
+                hint="Nothing about you is stored, not even in logs. You get a receipt code to follow the report.",
+            ),
+        ),
+    )
+
+
+async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Open the report form; `value` is '', 'model:KEY', 'checkin:ID' or 'link:URL' (a chat message)."""
+    kind, _, ref = value.partition(":")
+    if kind == "checkin" and ref.isdigit():
+        checkin = await checkin_store.get_checkin(session=session, checkin_id=int(ref))
+        if checkin is not None:
+            model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+            return Reply(await report_form(session, ctx, model, checkin_id=checkin.id), ReplyMode.FORM)
+    if kind == "model":
+        return Reply(await report_form(session, ctx, await picked_model(session, ref)), ReplyMode.FORM)
+    if kind == "link" and ref:
+        return Reply(await report_form(session, ctx, link=ref[:400]), ReplyMode.FORM)
+    return Reply(await report_form(session, ctx), ReplyMode.FORM)
+
+
+async def handle_report_command(session: AsyncSession, ctx: Context, args: str) -> Reply:
+    """Answer `/mlreport [model]` with the form, or `/mlreport status CODE` with a report's state."""
+    words = args.split()
+    if words and words[0].lower() == "status":
+        if len(words) != 2:
+            return notice("Give the receipt code, e.g. /mlreport status R-7KQM-3XPA")
+        return await handle_status_by_code(session, ctx, words[1])
+    if not words:
+        return Reply(await report_form(session, ctx), ReplyMode.FORM)
+    names = await portfolio_store.list_model_names(session=session, include_retired=False)
+    match = best_match(args, [(key, (key, name)) for _, key, name in names])
+    if match.found is not None:
+        return Reply(await report_form(session, ctx, await picked_model(session, match.found)), ReplyMode.FORM)
+    return Reply(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."), ReplyMode.FORM)
+
+
+async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
+    """File a report, or return the form with what is wrong beside each field."""
+    try:
+        meta = json.loads(state or "{}")
+    except ValueError:
+        meta = {}
+    anonymous = _truthy(values.get("anonymous"))
+    if ctx.request_id:
+        earlier = await report_store.get_report_by_request(session=session, request_key=ctx.request_id)
+        if earlier is not None:  # the same submission again (a retry): file once, answer the same
+            model = await portfolio_store.get_model(session=session, model_id=earlier.model_id)
+            return _receipt(earlier, model)
+    model = await picked_model(session, values.get("model"))
+    what = (values.get("what_happened") or "").strip()
+    since_text = (values.get("since") or "").strip()
+    impact = (values.get("impact") or "").strip()
+    frequency = (values.get("frequency") or "").strip() or None
+    errors: dict[str, str] = {}
+    if model is None:
+        errors["model"] = "Choose the model this is about."
+    if not what:
+        errors["what_happened"] = "Tell us what happened: a sentence or two is enough."
+    elif len(what) > TEXT_LIMIT:
+        errors["what_happened"] = f"Please keep this under {TEXT_LIMIT} characters (it has {len(what)})."
+    since = None
+    if since_text:
+        try:
+            since = date.fromisoformat(since_text)
+        except ValueError:
+            errors["since"] = f"{since_text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-02."
+        else:
+            if since > ctx.now.astimezone(person_zone(ctx.actor, ctx.policy)).date():
+                errors["since"] = "That date is in the future. When did you first notice the problem?"
+    if impact not in {c.value for c in IMPACTS}:
+        errors["impact"] = "Choose the business impact."
+    if frequency and frequency not in {c.value for c in FREQUENCIES}:
+        errors["frequency"] = "Choose how often it happens."
+    if not anonymous and ctx.actor.id is None:
+        errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
+    if errors:
+        selected = model or await picked_model(session, values.get("model"))
+        form = await report_form(session, ctx, selected, checkin_id=meta.get("checkin"), link=meta.get("link"))
+        return form_errors(form, errors, values)
+
+    # Anonymous: nothing that leads back to the reporter, and the check-in is theirs.
+    report = await report_store.create_report(
+        session=session,
+        report=FailureReport(
+            model_id=model.id,
+            receipt_code=new_receipt_code(),
+            anonymous=anonymous,
+            reporter_id=None if anonymous else ctx.actor.id,
+            what_happened=what,
+            since=since,
+            impact=impact,
+            frequency=frequency,
+            checkin_id=None if anonymous else meta.get("checkin"),
+            link=meta.get("link"),
+            request_key=ctx.request_id,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        ),
+    )
+    await report_store.create_event(
+        session=session,
+        event=ReportEvent(report_id=report.id, to_status=Status.OPEN, actor_id=report.reporter_id, at=ctx.now),
+    )
+    await _tell_on_filing(session, report, model, ctx)
+    await refresh_model_health(session, model, ctx.now)
+    return _receipt(report, model)
+
+
+async def _tell_on_filing(session: AsyncSession, report: FailureReport, model: MLModel, ctx: Context) -> None:
+    """Queue the owner's DM and, for a critical report, the unit's alert (or the leads', without a channel)."""
+    rows = [dict(key=f"report:{report.id}:owner", kind="report.new", subject_id=report.id, person_id=model.owner_id, not_before=ctx.now)]
+    if report.impact == "critical":
+        unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+        if unit.channel:
+            rows.append(dict(key=f"report:{report.id}:critical", kind="report.critical", subject_id=report.id, channel=unit.channel, not_before=ctx.now))
+        else:
+            for lead in await people_store.list_people(session=session, leads_only=True):
+                rows.append(dict(key=f"report:{report.id}:critical:{lead.id}", kind="report.critical", subject_id=report.id, person_id=lead.id, not_before=ctx.now))
+    await delivery_store.create_messages(session=session, rows=rows)
+
+
+def _receipt(report: FailureReport, model: MLModel) -> Reply:
+    if report.anonymous:
+        text = (
+            f"Thank you. Your report about {model.name} was filed anonymously: your name was not stored anywhere.\n"
+            f"Your receipt code is {report.receipt_code}. Keep it: it is the only way to follow this report, "
+            f"with /mlreport status {report.receipt_code}"
+        )
+    else:
+        text = (
+            f"Thank you. Your report about {model.name} is with its owner, and you will hear of every change.\n"
+            f"Receipt code: {report.receipt_code} (/mlreport status {report.receipt_code})"
+        )
+    return Reply(Message("Report filed", text), ReplyMode.EPHEMERAL)
+
+
+# Reading
+
+
+async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) -> Reply:
+    """Show a report's state to whoever holds its receipt code (names of people are left out)."""
+    normalized = code.strip().upper()
+    if not normalized.startswith("R-"):
+        normalized = f"R-{normalized}"
+    report = await report_store.get_report_by_code(session=session, code=normalized)
+    if report is None:
+        return notice(f"No report has the receipt code {code.strip()!r}. Codes look like R-7KQM-3XPA.")
+    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    events = await report_store.list_events(session=session, report_id=report.id)
+    tz = person_zone(ctx.actor, ctx.policy)
+    fields = [
+        Field("Model", model.name),
+        Field("Status", STATUS_LABELS[Status(report.status)]),
+        Field("Impact", report.impact),
+        Field("Filed", when(report.created_at, tz)),
+    ]
+    if report.root_cause:
+        fields.append(Field("Root cause", _label(ROOT_CAUSES, report.root_cause)))
+    sections = [Section(fields=tuple(fields))]
+    if report.resolution:
+        sections.append(Section(text=f"Outcome: {report.resolution}"))
+    history = "\n".join(f"• {when(e.at, tz)}: {STATUS_LABELS[Status(e.to_status)]}" for e in events)
+    sections.append(Section(text=f"History:\n{history}"))
+    return Reply(Message(f"Report {report.receipt_code}", report.what_happened, tuple(sections)), ReplyMode.EPHEMERAL)
+
+
+def may_change(ctx: Context, model: MLModel) -> bool:
+    """Tell whether the actor may change a report's state: a lead, or the model's owner."""
+    return ctx.actor.id is not None and (ctx.actor.is_lead or ctx.actor.id == model.owner_id)
+
+
+def move_buttons(report: FailureReport) -> tuple[Button, ...]:
+    """Return the buttons that move a report to each state it may go to next."""
+    return tuple(
+        Button(ActionId.REPORT_MOVE, MOVE_LABELS[target], f"{report.id}:{target}", Style.DANGER if target == Status.WONT_FIX else Style.DEFAULT)
+        for target in NEXT[Status(report.status)]
+    )
+
+
+async def report_view(session: AsyncSession, report: FailureReport, viewer: Person | None, policy, *, show_reporter: bool, buttons: bool, title: str = "") -> Message:
+    """Return a report with its details and history; the reporter is named only when `show_reporter`."""
+    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    events = await report_store.list_events(session=session, report_id=report.id)
+    ids = {i for i in (report.reporter_id, report.assignee_id, *(e.actor_id for e in events)) if i}
+    people = {p.id: p for p in await people_store.list_people(session=session, ids=sorted(ids))}
+    tz = person_zone(viewer, policy) if viewer else None
+
+    def name(person_id: int | None) -> str:
+        return people[person_id].display_name if person_id in people else "—"
+
+    reporter = "anonymous" if report.anonymous else (name(report.reporter_id) if show_reporter else "(hidden)")
+    fields = [
+        Field("Model", f"{model.name} ({unit.name})"),
+        Field("Status", STATUS_LABELS[Status(report.status)]),
+        Field("Impact", _label(IMPACTS, report.impact)),
+        Field("Since", day(report.since)),
+        Field("How often", _label(FREQUENCIES, report.frequency)),
+        Field("Reported by", reporter),
+        Field("Assignee", name(report.assignee_id)),
+        Field("Root cause", _label(ROOT_CAUSES, report.root_cause)),
+    ]
+    sections = [Section(fields=tuple(fields))]
+    if report.link:
+        sections.append(Section(text=f"About: {report.link}"))
+    if report.analysis:
+        sections.append(Section(text=f"Analysis: {report.analysis}"))
+    if report.resolution:
+        sections.append(Section(text=f"Resolution: {report.resolution}"))
+
+    def who(event: ReportEvent) -> str:
+        if event.actor_id is None:
+            return "anonymously" if event.from_status is None else ""
+        if event.actor_id == report.reporter_id and not show_reporter:
+            return "by the reporter"
+        return f"by {name(event.actor_id)}"
+
+    lines = [
+        f"• {when(e.at, tz) if tz else e.at.isoformat()}: {STATUS_LABELS[Status(e.to_status)]} {who(e)}".rstrip() + (f" ({e.note})" if e.note else "")
+        for e in events
+    ]
+    sections.append(Section(text="History:\n" + "\n".join(lines)))
+    return Message(
+        title or f"Report {report.receipt_code}: {model.name}",
+        report.what_happened,
+        tuple(sections),
+        move_buttons(report) if buttons else (),
+        footer=f"Filed {when(report.created_at, tz) if tz else report.created_at.isoformat()}",
+    )
+
+
+async def handle_view(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Show one report to someone who may see its model; only leads and the owner see who filed it."""
+    report = await report_store.get_report(session=session, report_id=int(value)) if value.isdigit() else None
+    if report is None:
+        return notice("That report no longer exists.")
+    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    if ctx.actor.id is None or not await can_see_model(session, ctx, model):
+        return notice(f"That report is about {model.name}, which belongs to a unit you are not part of. Its reporter can follow it with the receipt code.")
+    allowed = may_change(ctx, model)
+    return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=allowed, buttons=allowed), ReplyMode.EPHEMERAL)
+
+
+# Triage
+
+
+def update_form(report: FailureReport, model: MLModel, target: Status, assignee: Person | None) -> Form:
+    """Return the form that moves a report to `target`, prefilled with what is already known."""
+    allowed = (Status(report.status), *NEXT[Status(report.status)])
+    return Form(
+        form=FormId.REPORT_UPDATE,
+        title="Update report",
+        intro=f"{report.receipt_code} about {model.name}: {report.what_happened[:200]}",
+        state=str(report.id),
+        submit_label="Save",
+        inputs=(
+            Input("status", "Status", InputKind.CHOICE, choices=tuple(Choice(s, STATUS_LABELS[s]) for s in allowed), initial=target),
+            Input("assignee", "Assignee (needed from triaged on)", InputKind.PERSON, required=False, initial=assignee.key if assignee else None),
+            Input("root_cause", "Root cause (needed for analysing and resolved)", InputKind.CHOICE, required=False, choices=ROOT_CAUSES, initial=report.root_cause),
+            Input("analysis", "Analysis notes", InputKind.LONG_TEXT, required=False, initial=report.analysis, max_length=TEXT_LIMIT),
+            Input("resolution", "Resolution (needed to resolve, or why it won't be fixed)", InputKind.LONG_TEXT, required=False, initial=report.resolution, max_length=TEXT_LIMIT),
+        ),
+    )
+
+
+async def _report_for_change(session: AsyncSession, ctx: Context, report_id: str) -> tuple[FailureReport, MLModel] | Reply:
+    report = await report_store.get_report(session=session, report_id=int(report_id), lock=True) if report_id.isdigit() else None
+    if report is None:
+        return notice("That report no longer exists.")
+    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    if not may_change(ctx, model):
+        owner = await people_store.get_person(session=session, person_id=model.owner_id)
+        return notice(f"Only ML leads and the model's owner ({owner.display_name}) can change a report's state. You can add to it by filing another report.")
+    return report, model
+
+
+async def handle_move(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Open the update form with the pressed next state chosen (reopening needs no form)."""
+    report_id, _, target = value.partition(":")
+    found = await _report_for_change(session, ctx, report_id)
+    if isinstance(found, Reply):
+        return found
+    report, model = found
+    try:
+        target = Status(target)
+    except ValueError:
+        return notice("That button is from an older version of mlpulse. Open the report again.")
+    if target not in NEXT[Status(report.status)]:
+        view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True)
+        return Reply(view, ReplyMode.REPLACE)
+    if target == Status.OPEN:
+        await _move(session, ctx, report, model, Status.OPEN, note="reopened")
+        return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True), ReplyMode.REPLACE)
+    assignee = await people_store.get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
+    return Reply(update_form(report, model, target, assignee or (ctx.actor if target == Status.TRIAGED else None)), ReplyMode.FORM)
+
+
+async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
+    """Move a report to the chosen state with its details, or return the form with what is missing."""
+    found = await _report_for_change(session, ctx, state)
+    if isinstance(found, Reply):
+        return found
+    report, model = found
+    current = Status(report.status)
+    errors: dict[str, str] = {}
+    try:
+        target = Status((values.get("status") or current).strip())
+    except ValueError:
+        target, errors["status"] = current, "Choose a status."
+    if target != current and target not in NEXT[current]:
+        errors["status"] = f"A {STATUS_LABELS[current].lower()} report can move to: {', '.join(STATUS_LABELS[s] for s in NEXT[current])}."
+    assignee = None
+    if (values.get("assignee") or "").strip():
+        assignee, error = await picked_person(session, values["assignee"])
+        if error:
+            errors["assignee"] = error
+    elif report.assignee_id:
+        assignee = await people_store.get_person(session=session, person_id=report.assignee_id)
+    root = (values.get("root_cause") or "").strip() or None
+    analysis = (values.get("analysis") or "").strip() or None
+    resolution = (values.get("resolution") or "").strip() or None
+    if root and root not in {c.value for c in ROOT_CAUSES}:
+        errors["root_cause"] = "Choose a root-cause category."
+    for name, text in (("analysis", analysis), ("resolution", resolution)):
+        if text and len(text) > TEXT_LIMIT:
+            errors[name] = f"Please keep this under {TEXT_LIMIT} characters (it has {len(text)})."
+    if target in (Status.TRIAGED, Status.ANALYSING) and assignee is None and "assignee" not in errors:
+        errors["assignee"] = "Who will look into it?"
+    if target in (Status.ANALYSING, Status.RESOLVED) and root is None and "root_cause" not in errors:
+        errors["root_cause"] = "Choose the root-cause category (Other if none fits)."
+    if target == Status.RESOLVED and not resolution:
+        errors["resolution"] = "Say what was done, so the reporter knows."
+    if target == Status.WONT_FIX and not resolution:
+        errors["resolution"] = "Say why it won't be fixed; the reporter will read this."
+    if errors:
+        return form_errors(update_form(report, model, target, assignee), errors, values)
+
+    changes = []
+    if assignee and assignee.id != report.assignee_id:
+        changes.append(f"assigned to {assignee.display_name}")
+        report.assignee_id = assignee.id
+    if root != report.root_cause and root:
+        changes.append(f"root cause: {_label(ROOT_CAUSES, root)}")
+    report.root_cause, report.analysis = root or report.root_cause, analysis
+    if resolution != report.resolution and resolution:
+        changes.append(resolution[:200])
+    report.resolution = resolution
+    if target == current and not changes:
+        view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Nothing changed")
+        return Reply(view, ReplyMode.EPHEMERAL)
+    await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
+    if assignee and "assigned to" in " ".join(changes) and assignee.id != ctx.actor.id:
+        await delivery_store.create_message(
+            session=session, key=f"report:{report.id}:assigned:{assignee.id}:{report.updated_at.isoformat()}", kind="report.assigned",
+            subject_id=report.id, person_id=assignee.id, not_before=ctx.now,
+        )
+    return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Report updated"), ReplyMode.EPHEMERAL)
+
+
+async def _move(session: AsyncSession, ctx: Context, report: FailureReport, model: MLModel, target: Status, note: str | None) -> None:
+    """Record a transition (or a change of details) and tell the named reporter."""
+    event = await report_store.create_event(
+        session=session,
+        event=ReportEvent(report_id=report.id, from_status=report.status, to_status=target, actor_id=ctx.actor.id, note=note, at=ctx.now),
+    )
+    report.status, report.updated_at = target, ctx.now
+    session.add(report)
+    if report.reporter_id and report.reporter_id != ctx.actor.id:
+        await delivery_store.create_message(
+            session=session, key=f"report:{report.id}:event:{event.id}", kind="report.changed", subject_id=event.id,
+            person_id=report.reporter_id, not_before=ctx.now,
+        )
+    await refresh_model_health(session, model, ctx.now)
+
+
+# What the outbox sends
+
+
+async def render_outbound(session: AsyncSession, kind: str, subject_id: int, recipient: Person | None, policy) -> Message | None:
+    """Return the view of a queued report message, or None when there is nothing left to say."""
+    if kind == "report.changed":
+        event = await report_store.get_event(session=session, event_id=subject_id)
+        report = await report_store.get_report(session=session, report_id=event.report_id) if event else None
+        if report is None:
+            return None
+        model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+        actor = await people_store.get_person(session=session, person_id=event.actor_id) if event.actor_id else None
+        text = f"Your report about {model.name} ({report.receipt_code}) is now {STATUS_LABELS[Status(event.to_status)].lower()}"
+        text += f", moved by {actor.display_name}." if actor else "."
+        if event.note:
+            text += f"\n{event.note}"
+        return Message(f"Your report: {STATUS_LABELS[Status(event.to_status)]}", text, buttons=(Button(ActionId.REPORT_VIEW, "View report", str(report.id)),))
+    report = await report_store.get_report(session=session, report_id=subject_id)
+    if report is None:
+        return None
+    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    if kind == "report.new":
+        title = f"New report about {model.name}: {report.impact} impact"
+        return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=title)
+    if kind == "report.assigned":
+        return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=f"Assigned to you: a report about {model.name}")
+    if kind == "report.critical":
+        fields = (
+            Field("Impact", _label(IMPACTS, report.impact)),
+            Field("Since", day(report.since)),
+            Field("How often", _label(FREQUENCIES, report.frequency)),
+            Field("Status", STATUS_LABELS[Status(report.status)]),
+        )
+        return Message(
+            f"🚨 Critical problem reported: {model.name}",
+            report.what_happened,
+            (Section(fields=fields),),
+            buttons=(Button(ActionId.REPORT_VIEW, "View report", str(report.id)),),
+            footer=f"Receipt {report.receipt_code} · the model's owner has been told",
+        )
+    raise ValueError(f"unknown report message kind {kind!r}")
