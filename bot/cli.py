@@ -214,8 +214,8 @@ def _models_import(args) -> int:
 
 
 def _models_list(args) -> int:
-    from handlers.registry import handle_model_list
     from bot.shell.repl import resolve_person
+    from handlers.registry import handle_model_list
 
     settings = load_settings(args.config)
 

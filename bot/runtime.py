@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import DeliveryReport, Messenger, deliver_due
+from bot.logs import hold_payload_loggers
 from handlers.context import Context, Policy
 from handlers.outbound import handle_outbound
 from handlers.registry import SyncReport, handle_sync
-from handlers.scheduled import TICK_STEPS, BATCH, TickReport
+from handlers.scheduled import BATCH, TICK_STEPS, TickReport
 from handlers.views import Message, Reply, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
@@ -63,6 +64,7 @@ class Runtime:
     """The engine, session maker, settings, clock and messenger of one bot process."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine, messenger: Messenger | None, clock: Clock | None = None):
+        hold_payload_loggers()
         self.settings = settings
         self.engine = engine
         self.sessions = session_factory(engine)

@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.actions import ActionId, FormId
 from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
-from handlers.pickers import picked_person
 from handlers.periods import Cadence, local_instant, next_due_after, zone
+from handlers.pickers import picked_person
 from handlers.text import day, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store

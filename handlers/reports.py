@@ -29,7 +29,7 @@ from handlers.context import Context
 from handlers.health import refresh_model_health
 from handlers.matching import best_match
 from handlers.pickers import model_choices, picked_model, picked_person
-from handlers.text import ago, day, when
+from handlers.text import day, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
@@ -140,6 +140,12 @@ async def report_form(session: AsyncSession, ctx: Context, model: MLModel | None
     )
 
 
+def _open(form: Form) -> Reply:
+    if not form.inputs[0].choices:
+        return notice("There are no active models in mlpulse yet, so there is nothing to report on.")
+    return Reply(form, ReplyMode.FORM)
+
+
 async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
     """Open the report form; `value` is '', 'model:KEY', 'checkin:ID' or 'link:URL' (a chat message)."""
     kind, _, ref = value.partition(":")
@@ -147,12 +153,12 @@ async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
         checkin = await checkin_store.get_checkin(session=session, checkin_id=int(ref))
         if checkin is not None:
             model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-            return Reply(await report_form(session, ctx, model, checkin_id=checkin.id), ReplyMode.FORM)
+            return _open(await report_form(session, ctx, model, checkin_id=checkin.id))
     if kind == "model":
-        return Reply(await report_form(session, ctx, await picked_model(session, ref)), ReplyMode.FORM)
+        return _open(await report_form(session, ctx, await picked_model(session, ref)))
     if kind == "link" and ref:
-        return Reply(await report_form(session, ctx, link=ref[:400]), ReplyMode.FORM)
-    return Reply(await report_form(session, ctx), ReplyMode.FORM)
+        return _open(await report_form(session, ctx, link=ref[:400]))
+    return _open(await report_form(session, ctx))
 
 
 async def handle_report_command(session: AsyncSession, ctx: Context, args: str) -> Reply:
@@ -163,12 +169,12 @@ async def handle_report_command(session: AsyncSession, ctx: Context, args: str) 
             return notice("Give the receipt code, e.g. /mlreport status R-7KQM-3XPA")
         return await handle_status_by_code(session, ctx, words[1])
     if not words:
-        return Reply(await report_form(session, ctx), ReplyMode.FORM)
+        return _open(await report_form(session, ctx))
     names = await portfolio_store.list_model_names(session=session, include_retired=False)
     match = best_match(args, [(key, (key, name)) for _, key, name in names])
     if match.found is not None:
-        return Reply(await report_form(session, ctx, await picked_model(session, match.found)), ReplyMode.FORM)
-    return Reply(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."), ReplyMode.FORM)
+        return _open(await report_form(session, ctx, await picked_model(session, match.found)))
+    return _open(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."))
 
 
 async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:

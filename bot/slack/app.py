@@ -26,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -33,11 +34,13 @@ from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
 from bot.slack.directory import SlackDirectory
 from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
 from handlers import router
+from handlers.actions import ActionId
 from handlers.home import handle_home
 from handlers.views import Form, Reply, ReplyMode, notice
 
 log = logging.getLogger(__name__)
-COMMANDS = ("/mlstatus", "/mlpulse")
+COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport")
+REPORT_SHORTCUT = "report_problem"
 
 
 @dataclass(frozen=True)
@@ -84,34 +87,59 @@ class SlackWiring:
             self._events.popitem(last=False)
         return True
 
-    async def act(self, user_id: str, handler, *args, **kwargs) -> Reply:
-        """Run a handler as the Slack user; if even finding them fails, tell them to try again."""
+    async def act(self, user_id: str, handler, *args, learn: bool = True, **kwargs) -> Reply:
+        """Run a handler as the Slack user; if even finding them fails, tell them to try again.
+
+        With `learn=False` a user mlpulse does not know yet is not recorded: the handler
+        runs for a guest. (No log line names the user: it might be filing anonymously.)
+        """
         try:
-            person = await self.directory.person_for(user_id)
+            person = await (self.directory.person_for(user_id) if learn else self.directory.find_person(user_id))
         except DATABASE_ERRORS as exc:
-            log.error("could not resolve Slack user %s: %s", user_id, exc.__class__.__name__)
+            log.error("could not resolve a Slack user: %s", exc.__class__.__name__)
             return notice(TRY_AGAIN)
-        return await self.runtime.act(person.id, "slack", handler, *args, **kwargs)
+        return await self.runtime.act(person.id if person else None, "slack", handler, *args, **kwargs)
 
     async def on_command(self, ack, body: dict) -> None:
         await ack()
         text = f"{body['command']} {body.get('text', '')}".strip()
-        reply = await self.act(body["user_id"], router.handle_command, text, conversation=body.get("channel_id"))
+        learn = not router.identity_optional(command=text)
+        reply = await self.act(body["user_id"], router.handle_command, text, conversation=body.get("channel_id"), learn=learn)
         await self.show(reply, origin_of(body), body.get("trigger_id"))
 
     async def on_action(self, ack, body: dict, action: dict) -> None:
         await ack()
         origin = origin_of(body)
+        name = action_of(action["action_id"])
         reply = await self.act(
-            origin.user, router.handle_action, action_of(action["action_id"]), action.get("value", ""),
+            origin.user, router.handle_action, name, action.get("value", ""),
             conversation=origin.channel, request_id=f"slack:{origin.user}:{action.get('action_ts')}",
+            learn=not router.identity_optional(action=name),
         )
         await self.show(reply, origin, body.get("trigger_id"))
+
+    async def on_report_shortcut(self, ack, body: dict) -> None:
+        """Open the report form from a message's menu, prefilled with a link to that message."""
+        await ack()
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        ts = body.get("message_ts") or (body.get("message") or {}).get("ts")
+        link = ""
+        if channel and ts:
+            try:
+                link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+            except SlackApiError as exc:  # the form still opens, just without the link
+                log.warning("no permalink for a reported message: %s", exc.response.get("error"))
+        reply = await self.act(user, router.handle_action, ActionId.REPORT_OPEN, f"link:{link}" if link else "", learn=False)
+        await self.show(reply, Origin("command", user, channel, response_url=body.get("response_url")), body.get("trigger_id"))
 
     async def on_submit(self, ack, body: dict, view: dict) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = await self.form_values(view)
-        reply = await self.act(body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values)
+        reply = await self.act(
+            body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values,
+            request_id=f"slack:view:{view['id']}" if view.get("id") else None,
+            learn=not router.identity_optional(form=view["callback_id"], values=values),
+        )
         origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
         if reply.mode == ReplyMode.FORM and reply.view.errors:
             await ack(**to_errors(reply.view))
@@ -178,6 +206,8 @@ class SlackWiring:
                 elif kind == "users_select":
                     user = state.get("selected_user")
                     values[block_id] = (await self.directory.person_for(user)).key if user else ""
+                elif kind == "multi_users_select":
+                    values[block_id] = ",".join([(await self.directory.person_for(u)).key for u in state.get("selected_users") or []])
                 elif kind == "datepicker":
                     values[block_id] = state.get("selected_date") or ""
                 elif kind == "checkboxes":
@@ -198,6 +228,7 @@ def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDi
         app.command(command)(wiring.on_command)
     app.action(re.compile(".+"))(wiring.on_action)
     app.view(re.compile(".+"))(wiring.on_submit)
+    app.shortcut(REPORT_SHORTCUT)(wiring.on_report_shortcut)
     app.event("app_home_opened")(wiring.on_home_opened)
     app.wiring = wiring  # type: ignore[attr-defined]
     return app

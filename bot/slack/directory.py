@@ -42,6 +42,21 @@ class SlackDirectory:
         self._known[user_id] = person
         return person
 
+    async def find_person(self, user_id: str) -> Person | None:
+        """Return the person behind a Slack user id if mlpulse knows them, writing nothing.
+
+        For what may be anonymous (a failure report), so a newcomer leaves no trace: a
+        stored identity or a declared email is used, a stranger is None (a guest).
+        """
+        if user_id in self._known:
+            return self._known[user_id]
+        async with self.runtime.sessions() as session:
+            person = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
+            if person is None:
+                email = ((await self.client.users_info(user=user_id))["user"].get("profile") or {}).get("email")
+                person = await people_store.get_person_by_email(session=session, email=email) if email else None
+        return person
+
     async def _learn(self, user_id: str) -> Person:
         user = (await self.client.users_info(user=user_id))["user"]
         profile = user.get("profile", {})

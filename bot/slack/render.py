@@ -9,8 +9,8 @@ what would exceed a message's block limit is cut, and then visibly.
 
 from __future__ import annotations
 
-from handlers.views import Button, Field, Form, Input, InputKind, Message, Style
 from bot.slack import limits
+from handlers.views import Button, Field, Form, Input, InputKind, Message, Style
 
 ACTION_SEPARATOR = "#"
 
@@ -160,6 +160,8 @@ def _element(item: Input, initial: str | None) -> dict:
         return element
     if item.kind == InputKind.PERSON:
         return {"type": "users_select", "action_id": item.name}
+    if item.kind == InputKind.PEOPLE:
+        return {"type": "multi_users_select", "action_id": item.name}
     if item.kind == InputKind.DATE:
         element = {"type": "datepicker", "action_id": item.name}
         if initial:

@@ -83,7 +83,7 @@ def check_blocks(blocks, max_blocks: int) -> list[str]:
                     _text(errors, f"{where}.options[{j}]", option.get("text"), 75, ("plain_text", "mrkdwn"))
                     if len(option.get("value", "")) > 150:
                         errors.append(f"{where}.options[{j}]: value longer than 150")
-            elif element.get("type") not in ("users_select", "datepicker"):
+            elif element.get("type") not in ("users_select", "multi_users_select", "datepicker"):
                 errors.append(f"{where}: unknown input element {element.get('type')!r}")
         elif kind != "divider":
             errors.append(f"{where}: unknown block type {kind!r}")

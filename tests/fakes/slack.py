@@ -139,6 +139,9 @@ class FakeSlack:
                 return {"ok": False, "error": "message_not_found"}
             self.messages[key] = body
             return {"ok": True, "channel": key[0], "ts": key[1]}
+        if method == "chat.getPermalink":
+            channel, ts = body.get("channel", ""), body.get("message_ts", "")
+            return {"ok": True, "channel": channel, "permalink": f"https://fake.slack.example/archives/{channel}/p{ts.replace('.', '')}"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
         if method in ("views.open", "views.update", "views.push", "views.publish"):
@@ -177,7 +180,8 @@ async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:
     app = web.Application()
     app.router.add_route("*", "/api/{method}", fake.handle)
     app.router.add_post("/response/{id}", fake.handle_response_url)
-    runner = web.AppRunner(app)
+    # Slack's own access log is not ours to capture: the anonymity test reads ours.
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -12,8 +12,8 @@ from handlers.actions import ActionId, FormId
 from handlers.views import Form, Message, ReplyMode
 from storage.models import CheckIn, CheckInAnswer, Stakeholder
 from tests import factories as f
-from tests.conftest import TUESDAY
 from tests import helpers
+from tests.conftest import TUESDAY
 from tests.helpers import outbox, run_tick
 
 LATER = TUESDAY + timedelta(hours=2)

@@ -12,10 +12,10 @@ import yaml
 from bot.cli import main
 from bot.config import Settings
 from bot.run import run_bot
-from bot.slack.app import COMMANDS
+from bot.slack.app import COMMANDS, REPORT_SHORTCUT
 from storage.migrate import upgrade
 from tests import factories as f
-from tests.bot.slack.test_app import SECRET, headers, until
+from tests.bot.slack.requests import SECRET, headers, until
 
 MANIFEST = Path(__file__).resolve().parents[3] / "bot" / "slack" / "manifest.yaml"
 
@@ -53,7 +53,10 @@ def test_teams_only_credentials_are_explained(tmp_path, monkeypatch, capsys):
 def test_the_manifest_matches_what_the_bot_uses():
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert {c["command"] for c in manifest["features"]["slash_commands"]} == set(COMMANDS)
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "chat:write", "chat:write.public", "files:write", "im:write", "im:history", "channels:history", "groups:history", "users:read", "users:read.email",
+    }
+    assert [(s["type"], s["callback_id"]) for s in manifest["features"]["shortcuts"]] == [("message", REPORT_SHORTCUT)]
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
