@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
 from bot.shell.repl import Shell, resolve_person
 from storage.migrate import upgrade
+from storage.models import FailureReport
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +188,49 @@ def test_demo_command_runs_from_a_clean_directory(tmp_path):
     assert "Churn predictor (churn)" in out and "Recent check-ins:" in out
     assert "You are now Dana Kim (dana)." in out and "check-ins waiting for your answer" in out
     assert (tmp_path / "mlpulse-demo.db").exists()
+
+
+def receipt_status(printed: str) -> str:
+    """Type /mlreport status with the last receipt code shown."""
+    return f"/mlreport status {re.findall(r'R-[A-Z0-9]{4}-[A-Z0-9]{4}', printed)[-1]}"
+
+
+async def test_a_failure_report_is_filed_fixed_inline_and_triaged_in_the_shell(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "ana", [
+        "/mlreport churn",
+        "", "Scores went flat after the CRM migration.", "2030-01-01", "major", "often", "n",
+        "2026-02-28",
+        receipt_status,
+        "as owner",
+        "inbox",
+        button("Triage…"),
+        "", "bo", "", "", "",
+        "as ana",
+        "inbox",
+        "quit",
+    ])
+    text = t.text
+    assert "  ⚠ That date is in the future. When did you first notice the problem?" in text
+    assert "Your report about Churn predictor is with its owner" in text
+    assert "│ ┌─ Report R-" in text and "│    Status: Open" in text
+    assert "📨 sent to Owner: New report about Churn predictor: major impact" in text
+    assert "│    Reported by: Ana" in text
+    assert "│    Status: Triaged" in text and "│    Assignee: Bo" in text
+    assert "│ Your report about Churn predictor (R-" in text and "is now triaged, moved by Owner." in text
+
+
+async def test_an_anonymous_report_in_the_shell_gives_a_code_that_follows_it(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "/mlreport",
+        "fraud", "It flags every invoice.", "", "critical", "", "y",
+        receipt_status,
+        "quit",
+    ])
+    text = t.text
+    assert "was filed anonymously: your name was not stored anywhere" in text
+    assert "│ It flags every invoice." in text and "│    Impact: critical" in text
+    async with runtime.sessions() as session:
+        report = (await session.exec(select(FailureReport))).one()
+    assert (report.anonymous, report.reporter_id) == (True, None)
