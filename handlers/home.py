@@ -18,6 +18,7 @@ async def handle_home(session: AsyncSession, ctx: Context) -> Message:
     shortcuts = [
         Button(ActionId.STATUS_PAGE, "Portfolio status", "portfolio:1"),
         Button(ActionId.REPORT_OPEN, "Report a problem"),
+        Button(ActionId.STORY_OPEN, "Share a success story"),
         Button(ActionId.AWAY_SET, "Set away dates"),
     ]
     return Message(

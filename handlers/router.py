@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import checkins, registry, reports, status
+from handlers import checkins, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
 from handlers.views import Message, Reply, ReplyMode, notice
@@ -25,6 +25,7 @@ COMMANDS = (
     ("/mlstatus mine", "the models you own or answer for"),
     ("/mlreport [model]", "report a problem with a model (anonymously if you wish)"),
     ("/mlreport status <code>", "follow a report with its receipt code"),
+    ("/mlstory [model]", "share a success story; the model's owner approves it before it is posted"),
     ("/mlpulse checkins", "your check-ins waiting for an answer"),
     ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
     ("/mlpulse models", "every model you can see, with its key"),
@@ -82,6 +83,11 @@ ACTIONS: Mapping[ActionId, ActionHandler] = {
     ActionId.REPORT_OPEN: reports.handle_open,
     ActionId.REPORT_VIEW: reports.handle_view,
     ActionId.REPORT_MOVE: reports.handle_move,
+    ActionId.STORY_OPEN: stories.handle_open,
+    ActionId.STORY_APPROVE: stories.handle_approve,
+    ActionId.STORY_EDIT: stories.handle_edit,
+    ActionId.STORY_DECLINE: stories.handle_decline,
+    ActionId.STORY_FROM_CHECKIN: stories.handle_from_checkin,
 }
 
 FORMS = {
@@ -90,6 +96,8 @@ FORMS = {
     FormId.AWAY: checkins.handle_away_submit,
     FormId.REPORT: reports.handle_report_submit,
     FormId.REPORT_UPDATE: reports.handle_update_submit,
+    FormId.STORY: stories.handle_story_submit,
+    FormId.STORY_DECLINE: stories.handle_decline_submit,
 }
 
 # What a person may do without mlpulse recording who they are: everything on the way
@@ -131,6 +139,8 @@ async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Repl
         return await _mlpulse(session, ctx, args)
     if name == "mlreport":
         return await reports.handle_report_command(session, ctx, args)
+    if name == "mlstory":
+        return await stories.handle_story_command(session, ctx, args)
     return Reply(Message("I don't know that command", f"“{words[0]}” is not an mlpulse command. Here is what I can do:\n\n{help_view().text}"))
 
 

@@ -238,6 +238,12 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
             Section(text=f"• {r.impact} · {r.status} · {r.what_happened[:120]} ({ago(r.created_at, ctx.now)})", buttons=(Button(ActionId.REPORT_VIEW, "Open", str(r.id)),))
             for r in reports
         ]
+    if ctx.actor.is_lead:
+        glowing = [(c, p) for c, p in history if c.answer == Answer.WORKS and c.comment][:3]
+        sections += [
+            Section(text=f"“{c.comment[:300]}” — {p.display_name}", buttons=(Button(ActionId.STORY_FROM_CHECKIN, "Make it a story", str(c.id)),))
+            for c, p in glowing
+        ]
     stories = await story_store.list_posted_stories(session=session, model_id=model.id, limit=3)
     if stories:
         sections.append(Section(text="Success stories:\n" + "\n".join(f"• {s.headline}" for s in stories)))

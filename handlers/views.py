@@ -44,12 +44,21 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person to name so that the platform notifies them (Slack's @-mention); `name` is the fallback."""
+
+    person_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Section:
-    """A block of a message: some text, some fields, and buttons that act on it."""
+    """A block of a message: some text, people to mention, some fields, and buttons that act on it."""
 
     text: str = ""
     fields: tuple[Field, ...] = ()
     buttons: tuple[Button, ...] = ()
+    mentions: tuple[Mention, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,10 @@ class Message:
     def all_buttons(self) -> tuple[Button, ...]:
         """Return every button in reading order."""
         return tuple(b for s in self.sections for b in s.buttons) + self.buttons
+
+    def all_mentions(self) -> tuple[Mention, ...]:
+        """Return every mention in reading order."""
+        return tuple(m for s in self.sections for m in s.mentions)
 
 
 class InputKind(StrEnum):

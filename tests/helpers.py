@@ -37,25 +37,25 @@ async def outbox(sessions, kind: str | None = None) -> list[OutboundMessage]:
         return list((await session.exec(query)).all())
 
 
-async def _as(sessions, who: str | Person, work, now: datetime, request_id: str | None) -> Reply:
+async def _as(sessions, who: str | Person, work, now: datetime, request_id: str | None, policy: Policy) -> Reply:
     """Run `work(session, ctx)` as a person (a key, or an unsaved Person for a guest) and commit."""
     async with sessions() as session:
         actor = who if isinstance(who, Person) else await f.person(session, who)
-        reply = await work(session, f.ctx(actor, now, request_id=request_id))
+        reply = await work(session, f.ctx(actor, now, policy, request_id=request_id))
         await session.commit()
     return reply
 
 
-async def command(sessions, who: str | Person, text: str, now: datetime = NOW, request_id: str | None = None) -> Reply:
+async def command(sessions, who: str | Person, text: str, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY) -> Reply:
     """Type a command as a person."""
-    return await _as(sessions, who, lambda s, c: router.handle_command(s, c, text), now, request_id)
+    return await _as(sessions, who, lambda s, c: router.handle_command(s, c, text), now, request_id, policy)
 
 
-async def act(sessions, who: str | Person, action: str, value, now: datetime = NOW, request_id: str | None = None) -> Reply:
+async def act(sessions, who: str | Person, action: str, value, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY) -> Reply:
     """Press a button as a person."""
-    return await _as(sessions, who, lambda s, c: router.handle_action(s, c, action, str(value)), now, request_id)
+    return await _as(sessions, who, lambda s, c: router.handle_action(s, c, action, str(value)), now, request_id, policy)
 
 
-async def submit(sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None) -> Reply:
+async def submit(sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY) -> Reply:
     """Submit a form as a person."""
-    return await _as(sessions, who, lambda s, c: router.handle_submit(s, c, form, str(state), values), now, request_id)
+    return await _as(sessions, who, lambda s, c: router.handle_submit(s, c, form, str(state), values), now, request_id, policy)

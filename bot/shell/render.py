@@ -28,6 +28,8 @@ def to_text(view: Message, number: Callable[[Button], int] | None = None) -> str
         lines.append("")
         if section.text:
             lines += section.text.splitlines()
+        if section.mentions:
+            lines.append("   " + ", ".join(f"@{m.name}" for m in section.mentions))
         for field in section.fields:
             lines.append(f"   {field.label}: {field.value}")
         if section.buttons:

@@ -102,3 +102,12 @@ class SlackDirectory:
 
         await run_in_transaction(self.runtime.sessions, remember)
         return user["id"]
+
+    async def user_ids_for(self, person_ids: set[int]) -> dict[int, str]:
+        """Return the Slack user ids of the people who have one (to @-mention them)."""
+        if not person_ids:
+            return {}
+        async with self.runtime.sessions() as session:
+            people = await people_store.list_people(session=session, ids=sorted(person_ids))
+        found = {person.id: await self.user_id_for(person) for person in people}
+        return {person_id: user for person_id, user in found.items() if user}

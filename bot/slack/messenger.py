@@ -59,8 +59,9 @@ class SlackMessenger:
         if key:
             extra["metadata"] = {"event_type": self.EVENT_TYPE, "event_payload": {"key": key}}
         per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
+        payload = await self._render(view)
         async with self._workspace, per_channel:
-            response = await self.client.chat_postMessage(channel=channel, **to_message(view), **extra)
+            response = await self.client.chat_postMessage(channel=channel, **payload, **extra)
         if len(self._channels) > 10_000:
             self._channels.clear()
         return MessageRef(self.platform, response["channel"], response["ts"])
@@ -82,4 +83,8 @@ class SlackMessenger:
         return None
 
     async def update(self, ref: MessageRef, view: Message) -> None:
-        await self.client.chat_update(channel=ref.conversation_id, ts=ref.message_id, **to_message(view))
+        await self.client.chat_update(channel=ref.conversation_id, ts=ref.message_id, **await self._render(view))
+
+    async def _render(self, view: Message) -> dict:
+        users = await self.directory.user_ids_for({m.person_id for m in view.all_mentions()})
+        return to_message(view, users)

@@ -9,10 +9,14 @@ what would exceed a message's block limit is cut, and then visibly.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from bot.slack import limits
-from handlers.views import Button, Field, Form, Input, InputKind, Message, Style
+from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Style
 
 ACTION_SEPARATOR = "#"
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 def escape(text: str) -> str:
@@ -94,18 +98,26 @@ def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
     return blocks
 
 
-def message_blocks(view: Message, max_blocks: int = limits.MESSAGE_BLOCKS) -> list[dict]:
-    """Render a message as blocks, within `max_blocks`."""
+def _mention_sections(mentions: tuple[Mention, ...], users: Mapping[int, str]) -> list[dict]:
+    # Only a well-formed user id becomes a mention; anyone else is named in escaped text.
+    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else escape(m.name) for m in mentions]
+    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(", ".join(names), limits.TEXT)]
+
+
+def message_blocks(view: Message, max_blocks: int = limits.MESSAGE_BLOCKS, users: Mapping[int, str] | None = None) -> list[dict]:
+    """Render a message as blocks, within `max_blocks`; `users` maps mentioned person ids to Slack user ids."""
     blocks: list[dict] = []
     if view.title:
         blocks.append({"type": "header", "text": _plain(view.title, limits.HEADER_TEXT)})
     if view.text:
         blocks += _text_sections(view.text)
     for section in view.sections:
-        if blocks and (section.text or section.fields):
+        if blocks and (section.text or section.fields or section.mentions):
             blocks.append({"type": "divider"})
         if section.text:
             blocks += _text_sections(section.text)
+        if section.mentions:
+            blocks += _mention_sections(section.mentions, users or {})
         blocks += _field_sections(section.fields)
         blocks += _buttons(section.buttons)
     blocks += _buttons(view.buttons)
@@ -124,9 +136,9 @@ def fallback_text(view: Message) -> str:
     return cut(escape(" — ".join(p for p in (view.title, view.text) if p)), limits.FALLBACK_TEXT) or "mlpulse"
 
 
-def to_message(view: Message) -> dict:
+def to_message(view: Message, users: Mapping[int, str] | None = None) -> dict:
     """Render a message as chat.postMessage / chat.update arguments (`text` and `blocks`)."""
-    return {"text": fallback_text(view), "blocks": message_blocks(view)}
+    return {"text": fallback_text(view), "blocks": message_blocks(view, users=users)}
 
 
 def to_home(view: Message) -> dict:

@@ -49,3 +49,28 @@ def press(user: str, channel: str, ts: str, action_id: str, value: str, action_t
         "actions": [{"type": "button", "action_id": action_id, "value": value, "action_ts": action_ts, "block_id": "b"}],
         "response_url": "http://127.0.0.1:1/unused",
     }
+
+
+def opened_modal(fake, callback_id: str) -> tuple[dict, str]:
+    """Return the last modal opened with `callback_id` and the view id the fake gave it."""
+    call = [c for c in fake.calls if c.method == "views.open" and c.response.get("ok") and c.body["view"]["callback_id"] == callback_id][-1]
+    return call.body["view"], call.response["view"]["id"]
+
+
+def submission(user: str, modal: dict, view_id: str, values: dict[str, dict]) -> dict:
+    """A view_submission of `modal` with each input's element state given by block id."""
+    state = {block_id: {block_id: element} for block_id, element in values.items()}
+    view = {**modal, "id": view_id, "state": {"values": state}}
+    return {"type": "view_submission", "user": {"id": user}, "view": view, "trigger_id": "trig.submit"}
+
+
+def text(value: str) -> dict:
+    return {"type": "plain_text_input", "value": value}
+
+
+def option(value: str) -> dict:
+    return {"type": "static_select", "selected_option": {"value": value}}
+
+
+def ticked() -> dict:
+    return {"type": "checkboxes", "selected_options": [{"value": "true"}]}

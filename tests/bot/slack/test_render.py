@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.slack.render import action_of, cut, escape, to_errors, to_home, to_message, to_modal
 from handlers.actions import ActionId, FormId
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Section, Style
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
 from tests.fakes.blockkit import check_blocks, check_view
 
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<#C123|general>", "<https://evil.example|click>", "&amp;", "&", "*bold*", "`code`", "\n", "ﷺ", "🧪", "\u202e", ">"]
@@ -18,7 +20,12 @@ text = st.one_of(
 )
 buttons = st.builds(Button, action=st.sampled_from(list(ActionId)), label=text, value=text.map(lambda t: t[:3000]), style=st.sampled_from(list(Style)))
 fields = st.builds(Field, label=text, value=text)
-sections = st.builds(Section, text=text, fields=st.lists(fields, max_size=14).map(tuple), buttons=st.lists(buttons, max_size=30).map(tuple))
+mentions = st.lists(st.builds(Mention, person_id=st.integers(1, 6), name=text), max_size=60).map(tuple)
+sections = st.builds(
+    Section, text=text, fields=st.lists(fields, max_size=14).map(tuple), buttons=st.lists(buttons, max_size=30).map(tuple), mentions=mentions
+)
+# Person ids 1-3 have Slack ids, one of them hostile; 4-6 have none and are named instead.
+USERS = {1: "U024BE7LH", 2: "W0MLPULSE", 3: "U1><!channel"}
 messages = st.builds(Message, title=text, text=text, sections=st.lists(sections, max_size=12).map(tuple), buttons=st.lists(buttons, max_size=4).map(tuple), footer=text)
 choices = st.lists(st.builds(Choice, value=text.map(lambda t: t[:300] or "v"), label=text), min_size=1, max_size=120).map(tuple)
 inputs = st.builds(
@@ -63,6 +70,22 @@ def test_any_message_renders_within_limits_and_inert(view):
     assert check_blocks(payload["blocks"], 50) == []
     assert 0 < len(payload["text"]) <= 3000
     user_text_is_inert(payload)
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages)
+def test_mentions_ping_only_real_user_ids_and_stay_within_limits(view):
+    payload = to_message(view, USERS)
+    assert check_blocks(payload["blocks"], 50) == []
+    shown = "".join(displayed_texts(payload))
+    for token in re.findall(r"<[^>]*>", shown):
+        assert token in ("<@U024BE7LH>", "<@W0MLPULSE>"), token
+
+
+def test_a_mention_names_the_person_for_slack_and_falls_back_to_the_name():
+    view = Message("Story", sections=(Section(text="Thanks to", mentions=(Mention(1, "Ana"), Mention(4, "Bo <!here>"))),))
+    blocks = to_message(view, USERS)["blocks"]
+    assert blocks[-1]["text"]["text"] == "<@U024BE7LH>, Bo &lt;!here&gt;"
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,34 +11,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, select
 
 from storage.models import FailureReport, Person
-from tests.bot.slack.requests import command, interaction, press, until
+from tests.bot.slack.requests import command, interaction, opened_modal, option, press, submission, text, ticked, until
 
 ANON_ID, ANON_NAME, ANON_EMAIL = "U0ZQ7731", "Zelda Quibbleworth", "zelda.q@example.com"
-
-
-def opened_modal(fake, callback_id: str) -> tuple[dict, str]:
-    """Return the last modal opened with `callback_id` and the view id the fake gave it."""
-    call = [c for c in fake.calls if c.method == "views.open" and c.response.get("ok") and c.body["view"]["callback_id"] == callback_id][-1]
-    return call.body["view"], call.response["view"]["id"]
-
-
-def submission(user: str, modal: dict, view_id: str, values: dict[str, dict]) -> dict:
-    """A view_submission of `modal` with each input's element state given by block id."""
-    state = {block_id: {block_id: element} for block_id, element in values.items()}
-    view = {**modal, "id": view_id, "state": {"values": state}}
-    return {"type": "view_submission", "user": {"id": user}, "view": view, "trigger_id": "trig.submit"}
-
-
-def text(value: str) -> dict:
-    return {"type": "plain_text_input", "value": value}
-
-
-def option(value: str) -> dict:
-    return {"type": "static_select", "selected_option": {"value": value}}
-
-
-def ticked() -> dict:
-    return {"type": "checkboxes", "selected_options": [{"value": "true"}]}
 
 
 async def every_stored_value(sessions) -> list[str]:
