@@ -25,6 +25,7 @@ from bot.shell.render import to_text
 from storage.db import DatabaseNotReady, is_sqlite, normalize_url
 
 DEMO_DATABASE = "mlpulse-demo.db"
+SHELL_FILES = Path("mlpulse-files")  # where the shell saves the files messages carry (charts, invites)
 NO_CREDENTIALS = """\
 mlpulse run: no chat platform is configured, so there is nothing to connect to.
 
@@ -80,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument("--dry-run", action="store_true", help="list what would be sent; change nothing")
     tick.set_defaults(handler=_tick)
 
+    digest = commands.add_parser("digest", help="the weekly digest")
+    digest.add_argument("--preview", action="store_true", help="print the digest as it would be posted now and write its chart")
+    digest.add_argument("--at", type=_instant, help="the end of the digest's week (ISO 8601; default now)")
+    digest.add_argument("--out", help="where to write the chart PNG (default: its own name, in this directory)")
+    digest.set_defaults(handler=_digest)
+
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="create the schema or migrate it to the newest version").set_defaults(handler=_db_upgrade)
 
@@ -122,7 +129,7 @@ def _shell(args) -> int:
 
     async def session() -> int:
         clock = ManualClock(SystemClock().now())
-        runtime = await Runtime.start(settings, ShellMessenger(), clock, url=url)
+        runtime = await Runtime.start(settings, ShellMessenger(files_dir=SHELL_FILES), clock, url=url)
         try:
             if args.demo:
                 from bot.demo import seed_demo
@@ -181,6 +188,28 @@ def _tick(args) -> int:
             await runtime.close()
 
     return asyncio.run(once())
+
+
+def _digest(args) -> int:
+    if not args.preview:
+        print("The running bot posts the digest on its cron (app.yaml digest.cron). Use --preview to see it now.", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+
+    async def preview() -> int:
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        try:
+            view = await runtime.preview_digest(args.at or runtime.clock.now())
+        finally:
+            await runtime.close()
+        print(to_text(view))
+        for attachment in view.attachments:
+            path = Path(args.out or attachment.filename)
+            path.write_bytes(attachment.content)
+            print(f"\n📎 {attachment.title}: written to {path}")
+        return 0
+
+    return asyncio.run(preview())
 
 
 def _upgrade(url: str | None) -> None:

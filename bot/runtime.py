@@ -21,9 +21,11 @@ from bot.config import Settings
 from bot.delivery import DeliveryReport, Messenger, deliver_due
 from bot.logs import hold_payload_loggers
 from handlers.context import Context, Policy
+from handlers.digest import build_digest, next_digest_at
+from handlers.jobs import TICK_STEPS
 from handlers.outbound import handle_outbound
 from handlers.registry import SyncReport, handle_sync
-from handlers.scheduled import BATCH, TICK_STEPS, TickReport
+from handlers.scheduled import BATCH, TickReport
 from handlers.views import Message, Reply, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
@@ -138,6 +140,11 @@ class Runtime:
             await session.rollback()
         return pending
 
+    async def preview_digest(self, until: datetime) -> Message:
+        """Return the digest as it would be posted for the week up to `until`, changing nothing."""
+        async with self.sessions() as session:
+            return await build_digest(session, self.policy, until)
+
     async def deliver(self) -> DeliveryReport:
         """Send whatever is queued and due now (after an interaction queued something)."""
         return await deliver_due(self.sessions, self.messenger, self.policy, self.clock.now())
@@ -149,5 +156,6 @@ class Runtime:
                 await portfolio_store.get_next_due_stakeholder_at(session=session),
                 await checkin_store.get_next_checkin_action_at(session=session),
                 await delivery_store.get_next_message_at(session=session),
+                next_digest_at(self.policy, self.clock.now()),
             ]
         return min((m for m in moments if m is not None), default=None)

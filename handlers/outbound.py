@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import reports, stories
+from handlers import digest, reports, stories
 from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, render_checkin
 from handlers.context import Policy
@@ -59,6 +59,8 @@ async def handle_outbound(session: AsyncSession, message: OutboundMessage, polic
     if message.kind.startswith("report."):
         recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
         return await reports.render_outbound(session, message.kind, message.subject_id, recipient, policy)
+    if message.kind == "digest.post":
+        return await digest.render_outbound(session, message.subject_id, policy)
     if message.kind.startswith("story."):
         return await stories.render_outbound(session, message.kind, message.subject_id)
     if message.kind == "model.deprecation":

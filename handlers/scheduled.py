@@ -37,10 +37,11 @@ class TickReport:
     reminded: int = 0
     expired: int = 0
     refreshed: int = 0
+    digests: int = 0
     more: bool = False
 
     def __iadd__(self, other: TickReport) -> TickReport:
-        for name in ("created", "skipped_away", "reminded", "expired", "refreshed"):
+        for name in ("created", "skipped_away", "reminded", "expired", "refreshed", "digests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.more = other.more
         return self
@@ -117,8 +118,3 @@ async def handle_advance_open(session: AsyncSession, policy: Policy, now: dateti
     for model_id in sorted(expired_models):
         await refresh_model_health(session, await portfolio_store.get_model(session=session, model_id=model_id), now)
     return report
-
-
-# The work of a tick, in order. The wiring runs each step in its own transactions,
-# batch after batch while `more`, so that locks are held briefly.
-TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -130,3 +130,12 @@ async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, n
         .values(status="cancelled", next_action_at=None, snoozed_until=None, closed_at=now)
     )
     return result.rowcount
+
+
+async def count_closed_checkins(*, session: AsyncSession, since: datetime, until: datetime) -> tuple[int, int]:
+    """Count the check-ins that closed in [since, until): (answered, expired without an answer)."""
+    answered = func.sum(case((CheckIn.status.in_(("answered", "reassigned")), 1), else_=0))
+    expired = func.sum(case((CheckIn.status == "expired", 1), else_=0))
+    query = select(answered, expired).where(CheckIn.closed_at >= since, CheckIn.closed_at < until)
+    got = (await session.exec(query)).one()
+    return int(got[0] or 0), int(got[1] or 0)

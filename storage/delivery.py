@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
-from storage.models import OutboundMessage
+from storage.models import Digest, OutboundMessage
 
 
 async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
@@ -105,3 +105,15 @@ async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int)
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def create_digest(*, session: AsyncSession, channel: str, week_key: str, covers_until: datetime, now: datetime) -> int | None:
+    """Claim a channel's digest for a week; return its id, or None when it was claimed before."""
+    values = dict(channel=channel, week_key=week_key, covers_until=covers_until, status="claimed", created_at=now)
+    row = (await session.exec(insert_ignoring_conflict(session, Digest, values, ["channel", "week_key"]).returning(Digest.id))).first()
+    return row[0] if row else None
+
+
+async def get_digest(*, session: AsyncSession, digest_id: int) -> Digest | None:
+    """Get a digest claim by id."""
+    return await session.get(Digest, digest_id)

@@ -246,3 +246,30 @@ async def list_models_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> Se
     if not ids:
         return []
     return (await session.exec(select(MLModel).where(MLModel.id.in_(set(ids))))).all()
+
+
+async def list_health_timeline(*, session: AsyncSession, since: datetime, until: datetime) -> Sequence[tuple[int, str, datetime]]:
+    """List (model id, health, at) of every health change in [since, until), and each model's last one before `since`.
+
+    Only models that existed before `until` and were not retired before `since` count.
+    """
+    alive = select(MLModel.id).where(MLModel.created_at < until, or_(MLModel.retired_at.is_(None), MLModel.retired_at >= since))
+    latest = (
+        select(ModelHealthEvent.model_id, func.max(ModelHealthEvent.at).label("at"))
+        .where(ModelHealthEvent.at < since, ModelHealthEvent.model_id.in_(alive))
+        .group_by(ModelHealthEvent.model_id)
+        .subquery()
+    )
+    before = select(ModelHealthEvent.model_id, ModelHealthEvent.health, ModelHealthEvent.at).join(
+        latest, (latest.c.model_id == ModelHealthEvent.model_id) & (latest.c.at == ModelHealthEvent.at)
+    )
+    during = select(ModelHealthEvent.model_id, ModelHealthEvent.health, ModelHealthEvent.at).where(
+        ModelHealthEvent.at >= since, ModelHealthEvent.at < until, ModelHealthEvent.model_id.in_(alive)
+    )
+    rows = (await session.exec(before)).all() + (await session.exec(during)).all()
+    return sorted(rows, key=lambda row: (row[0], row[2]))
+
+
+async def list_model_lifetimes(*, session: AsyncSession, until: datetime) -> Sequence[tuple[int, datetime, datetime | None]]:
+    """List (id, created_at, retired_at) of every model created before `until`."""
+    return (await session.exec(select(MLModel.id, MLModel.created_at, MLModel.retired_at).where(MLModel.created_at < until))).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.delivery import MessageRef, Target, Unreachable
 from handlers.views import Message
@@ -24,6 +25,7 @@ class Delivered:
     view: Message
     thread: MessageRef | None = None
     updates: int = 0
+    files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -32,6 +34,7 @@ class ShellMessenger:
 
     show: Callable[[Delivered, str], None] = lambda item, how: None
     platform: str = "shell"
+    files_dir: Path | None = None
     sent: list[Delivered] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -41,7 +44,7 @@ class ShellMessenger:
         conversation = f"dm:{target.person.key}" if target.person else f"channel:{target.channel}"
         ref = MessageRef(self.platform, conversation, str(next(self._ids)))
         recipient = target.person.display_name if target.person else f"#{target.channel.lstrip('#')}"
-        item = Delivered(ref, recipient, target.person.id if target.person else None, target.channel, view, thread)
+        item = Delivered(ref, recipient, target.person.id if target.person else None, target.channel, view, thread, files=self._save(view))
         self.sent.append(item)
         self.show(item, "reply in thread" if thread else "new")
         return item.ref
@@ -57,6 +60,18 @@ class ShellMessenger:
                 self.show(item, "updated")
                 return
         raise KeyError(f"no message {ref.message_id} was sent")
+
+    def _save(self, view: Message) -> tuple[Path, ...]:
+        """Write a message's files where the terminal user can open them."""
+        if not view.attachments or self.files_dir is None:
+            return ()
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for attachment in view.attachments:
+            path = self.files_dir / Path(attachment.filename).name
+            path.write_bytes(attachment.content)
+            saved.append(path)
+        return tuple(saved)
 
     def find(self, ref: MessageRef) -> Delivered | None:
         return next((item for item in self.sent if item.ref == ref), None)

@@ -57,6 +57,11 @@ class Shell:
         return person_zone(self.actor, self.runtime.policy)
 
     def show_delivery(self, item: Delivered, how: str) -> None:
+        self._show_delivery(item, how)
+        for path in item.files:
+            self.write(f"📎 {path.name} saved to {path}")
+
+    def _show_delivery(self, item: Delivered, how: str) -> None:
         number = item.ref.message_id
         if item.person_id == self.actor.id:
             header = {

@@ -1,7 +1,8 @@
 """Bot layer: the Slack messenger, the delivery seam on Slack.
 
 Direct messages go to the person's user id (Slack opens the DM) and reminders go
-into the question's thread. Rate limits are waited out by slack_sdk's retry
+into the question's thread. Files (the digest's chart, a forum's invite) are
+uploaded with Slack's external-upload flow into the same conversation. Rate limits are waited out by slack_sdk's retry
 handler, which honours `Retry-After`; nothing is dropped.
 """
 
@@ -64,6 +65,12 @@ class SlackMessenger:
             response = await self.client.chat_postMessage(channel=channel, **payload, **extra)
         if len(self._channels) > 10_000:
             self._channels.clear()
+        for attachment in view.attachments:
+            # Slack's current upload flow (files.getUploadURLExternal, the upload, then
+            # files.completeUploadExternal), shared into the conversation just after the message.
+            await self.client.files_upload_v2(
+                channel=response["channel"], file=attachment.content, filename=attachment.filename, title=attachment.title or attachment.filename
+            )
         return MessageRef(self.platform, response["channel"], response["ts"])
 
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:

@@ -100,8 +100,15 @@ def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
 
 def _mention_sections(mentions: tuple[Mention, ...], users: Mapping[int, str]) -> list[dict]:
     # Only a well-formed user id becomes a mention; anyone else is named in escaped text.
-    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else escape(m.name) for m in mentions]
-    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(", ".join(names), limits.TEXT)]
+    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else cut(escape(m.name), 200) or "?" for m in mentions]
+    pieces = [""]
+    for name in names:  # whole names per block: a mention cut in two would show as text
+        joined = f"{pieces[-1]}, {name}" if pieces[-1] else name
+        if len(joined) > limits.TEXT:
+            pieces.append(name)
+        else:
+            pieces[-1] = joined
+    return [{"type": "section", "text": _mrkdwn(piece)} for piece in pieces if piece]
 
 
 def message_blocks(view: Message, max_blocks: int = limits.MESSAGE_BLOCKS, users: Mapping[int, str] | None = None) -> list[dict]:

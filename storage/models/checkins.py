@@ -25,6 +25,7 @@ class CheckIn(SQLModel, table=True):
         Index("ix_checkin_next_action", "next_action_at"),
         Index("ix_checkin_person_status", "person_id", "status"),
         Index("ix_checkin_model_due", "model_id", "due_at"),
+        Index("ix_checkin_closed", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -65,6 +65,7 @@ class Digest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=128)
     week_key: str = Field(max_length=16)
+    covers_until: datetime | None = Field(default=None, sa_type=UTCDateTime, description="the cron moment it is for; its week ends here")
     status: str = Field(default="claimed", max_length=16)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

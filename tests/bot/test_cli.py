@@ -66,14 +66,15 @@ def test_upgrade_import_list_and_tick(workdir, capsys):
     fewer = ["--config", "fewer.yaml"]
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "Dry run at 2099-01-01T00:00:00+00:00: 13 message(s) would be sent." in dry
+    assert "Dry run at 2099-01-01T00:00:00+00:00: 14 message(s) would be sent." in dry
+    assert "→ #ml-digest: Weekly ML digest · week to Mon 29 Dec 2098" in dry  # 13 check-ins and the digest
     assert "→ Dana Kim: Check-in: Churn predictor" in dry
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "13 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
+    assert "14 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
 
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 0
     real = capsys.readouterr().out
-    assert real.count("→ ") == 13 and "Hi Dana, is your team still using Churn predictor?" in real
+    assert real.count("→ ") == 14 and "→ #ml-digest:" in real and "Hi Dana, is your team still using Churn predictor?" in real
     assert main([*fewer, "tick", "--at", "2099-01-01T00:01"]) == 0
     assert "→ " not in capsys.readouterr().out  # nothing twice
 
@@ -82,3 +83,12 @@ def test_bad_instant_is_explained(workdir, capsys):
     with pytest.raises(SystemExit):
         main(["tick", "--at", "tomorrow"])
     assert "'tomorrow' is not an ISO 8601 instant" in capsys.readouterr().err
+
+
+def test_digest_preview_prints_the_digest_and_writes_the_chart(workdir, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert main(["digest", "--preview", "--at", "2026-11-23T09:00+00:00", "--out", "chart.png"]) == 0
+    out = capsys.readouterr().out
+    assert "┌─ Weekly ML digest · week to Mon 23 Nov 2026" in out and "Models in use:" in out
+    assert (workdir / "chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert main(["digest"]) == 2 and "Use --preview" in capsys.readouterr().err

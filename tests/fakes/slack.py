@@ -46,6 +46,8 @@ class FakeSlack:
     one_per_second_per_channel: bool = False
     _window: deque = field(default_factory=deque)
     _last_post: dict[str, float] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    shared: list[tuple[str, list[dict]]] = field(default_factory=list)
 
     def limited(self, body: dict) -> int | None:
         """Return Retry-After seconds if this post breaks a configured limit, else record it."""
@@ -77,6 +79,14 @@ class FakeSlack:
         body = await request.json()
         self.calls.append(Call("response_url", body, 200, {"ok": True}))
         return web.Response(text="ok")
+
+    async def handle_upload(self, request: web.Request) -> web.Response:
+        """The upload URL of Slack's external-upload flow: it takes the file's bytes."""
+        file_id = request.match_info["id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -139,6 +149,17 @@ class FakeSlack:
                 return {"ok": False, "error": "message_not_found"}
             self.messages[key] = body
             return {"ok": True, "channel": key[0], "ts": key[1]}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            self.uploads[file_id] = b""
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url.removesuffix('api/')}upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = body.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            if any(not self.uploads.get(f["id"]) for f in files):
+                return {"ok": False, "error": "file_upload_not_complete"}
+            self.shared.append((body.get("channel_id", ""), files))
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         if method == "chat.getPermalink":
             channel, ts = body.get("channel", ""), body.get("message_ts", "")
             return {"ok": True, "channel": channel, "permalink": f"https://fake.slack.example/archives/{channel}/p{ts.replace('.', '')}"}
@@ -180,6 +201,7 @@ async def start_fake_slack(fake: FakeSlack) -> web.AppRunner:
     app = web.Application()
     app.router.add_route("*", "/api/{method}", fake.handle)
     app.router.add_post("/response/{id}", fake.handle_response_url)
+    app.router.add_post("/upload/{id}", fake.handle_upload)
     # Slack's own access log is not ours to capture: the anonymity test reads ours.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+import storage.columns
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -33,9 +35,15 @@ def upgrade() -> None:
         batch.create_index("ix_outbound_message_replaces_id", ["replaces_id"], unique=False)
     with op.batch_alter_table("review_forum") as batch:
         batch.add_column(sa.Column("from_config", sa.Boolean(), nullable=False, server_default=sa.true()))
+    with op.batch_alter_table("digest") as batch:
+        batch.add_column(sa.Column("covers_until", storage.columns.UTCDateTime(timezone=True), nullable=True))
+    op.create_index("ix_checkin_closed", "checkin", ["closed_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_checkin_closed", table_name="checkin")
+    with op.batch_alter_table("digest") as batch:
+        batch.drop_column("covers_until")
     with op.batch_alter_table("review_forum") as batch:
         batch.drop_column("from_config")
     with op.batch_alter_table("outbound_message") as batch:
