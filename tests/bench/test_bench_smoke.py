@@ -21,3 +21,11 @@ async def test_slack_fan_out_killed_half_way_ends_with_each_message_exactly_once
     result = await fan_out(count=40, scale=20, kill_after=20, where=tmp_path)
     assert (result["accepted_by_slack"], result["distinct"], result["duplicates"], result["lost"]) == (40, 40, 0, 0)
     assert result["recorded_sent"] == 40
+
+
+async def test_digest_benchmark_builds_a_digest_with_a_chart_on_a_tiny_portfolio(tmp_path):
+    from bench.digest import measure
+
+    result = await measure("sqlite", 20, repeat=1, tmp=tmp_path)
+    assert result["models"] == 20 and result["health_events"] == 20 * 6
+    assert result["median_ms"] > 0 and result["peak_mib"] > 0
