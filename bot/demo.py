@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from handlers.checkins import model_cadence, person_zone
 from handlers.context import Policy
-from handlers.health import Answer, refresh_model_health
+from handlers.health import WINDOW, Answer, Settled, evaluate_health, refresh_model_health
 from handlers.periods import current_period, next_due_after, period_starting
 from storage import people as people_store
 from storage import portfolio as portfolio_store
@@ -83,8 +83,28 @@ async def seed_demo(sessions, policy: Policy, now: datetime, seed: int = 7) -> i
         await _seed_reports(session, now)
         await session.flush()
         for model, _unit, _owner in await portfolio_store.list_models(session=session):
+            if STORIES.get(model.key, "healthy") != "new":
+                await _seed_health_history(session, model, now)
             await refresh_model_health(session, model, now)
     return created
+
+
+async def _seed_health_history(session, model: MLModel, now: datetime) -> None:
+    """Record the health the model would have had at the end of each past week, so the digest's chart has a history."""
+    first = now - timedelta(weeks=WEEKS)
+    rows = await portfolio_store.list_settled_checkins(session=session, model_id=model.id, since=first - WINDOW)
+    model.created_at = first - timedelta(weeks=1)
+    for back in range(WEEKS, 0, -1):
+        moment = now - timedelta(weeks=back)
+        settled = [
+            Settled(r.person_id, r.period_key, r.answer, r.satisfaction)
+            for r in rows
+            if r.due_at >= moment - WINDOW and (r.answered_at or r.period_ends_at) <= moment
+        ]
+        health = evaluate_health(settled, 0).health
+        if health != model.health:
+            portfolio_store.add_health_event(session=session, model_id=model.id, health=health, reason="demo history", at=moment)
+            model.health = health
 
 
 async def _seed_checkin(session, model: MLModel, person: Person, period, answer: str | None, satisfaction: int | None, rng: random.Random) -> int:
