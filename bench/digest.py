@@ -20,7 +20,7 @@ import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
-from bench.portfolio import Size, _bulk, add_answers, create_schema, finish_load, load_portfolio
+from bench.portfolio import Size, add_answers, bulk_insert, create_schema, finish_load, load_portfolio
 from bench.run import NOW, prepare_database
 from handlers.context import Policy
 from handlers.digest import build_digest
@@ -45,7 +45,7 @@ async def add_health_history(engine, size: Size, weeks: int = 26, seed: int = 3)
         for d in sorted(rng.sample(range(weeks * 7), weeks // 4))
     ]
     async with engine.begin() as c:
-        await _bulk(c, ModelHealthEvent, rows)
+        await bulk_insert(c, ModelHealthEvent, rows)
     return len(rows)
 
 

@@ -30,7 +30,7 @@ class Size:
     reports: int = 50_000
 
 
-async def _bulk(connection, table, rows: list[dict]) -> None:
+async def bulk_insert(connection, table, rows: list[dict]) -> None:
     for start in range(0, len(rows), CHUNK):
         await connection.execute(insert(table), rows[start : start + CHUNK])
 
@@ -45,8 +45,8 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
     """Insert units, people, models, stakeholders (none due) and failure reports."""
     rng = random.Random(seed)
     async with engine.begin() as c:
-        await _bulk(c, BusinessUnit, [dict(id=i + 1, name=f"Unit {i + 1:03d}", timezone=rng.choice(ZONES), created_at=now) for i in range(size.units)])
-        await _bulk(
+        await bulk_insert(c, BusinessUnit, [dict(id=i + 1, name=f"Unit {i + 1:03d}", timezone=rng.choice(ZONES), created_at=now) for i in range(size.units)])
+        await bulk_insert(
             c,
             Person,
             [
@@ -56,7 +56,7 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
             ],
         )
         ml_people = max(10, size.people // 10)
-        await _bulk(
+        await bulk_insert(
             c,
             MLModel,
             [
@@ -65,7 +65,7 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
                 for i in range(size.models)
             ],
         )
-        await _bulk(
+        await bulk_insert(
             c,
             Stakeholder,
             [
@@ -75,7 +75,7 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
             ],
         )
         impacts = ("none", "minor", "major", "critical")
-        await _bulk(
+        await bulk_insert(
             c,
             FailureReport,
             [
@@ -117,8 +117,8 @@ async def add_answers(engine, size: Size, now: datetime, start: int, stop: int, 
                                          period_ends_at=due + timedelta(days=14), status="answered", sent_at=due, reminders_sent=0, snoozes=0,
                                          answer=answer, answered_at=due + timedelta(hours=3), satisfaction=rng.randint(2, 5), created_at=due))
                     rows.append(dict(checkin_id=checkin_id, answer=answer, answered_by_id=people[j % STAKEHOLDERS_PER_MODEL], answered_at=due + timedelta(hours=3), late=False))
-            await _bulk(c, CheckIn, checkins)
-            await _bulk(c, CheckInAnswer, rows)
+            await bulk_insert(c, CheckIn, checkins)
+            await bulk_insert(c, CheckInAnswer, rows)
             added += len(rows)
     return added
 

@@ -19,8 +19,8 @@ from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
 from handlers.periods import Cadence, local_instant, next_due_after, zone
 from handlers.pickers import picked_person
-from handlers.text import day, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
+from handlers.text import day, too_long, when
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -268,8 +268,8 @@ async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str
     rating = (values.get("satisfaction") or "").strip()
     errors = {}
     for name, text in (("business_change", change), ("comment", comment)):
-        if text and len(text) > TEXT_LIMIT:
-            errors[name] = f"Please keep this under {TEXT_LIMIT} characters (it has {len(text)})."
+        if error := too_long(text, TEXT_LIMIT):
+            errors[name] = error
     if rating and rating not in {c.value for c in SATISFACTION}:
         errors["satisfaction"] = "Choose a number from 1 to 5."
     if errors:
@@ -349,7 +349,7 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     if checkin.status not in REASSIGNABLE:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     who = (values.get("person") or "").strip()
-    stop = (values.get("stop") or "").strip().lower() in ("1", "true", "yes", "y", "on")
+    stop = checked(values.get("stop"))
     reason = (values.get("reason") or "").strip() or None
     errors = {}
     target = None
@@ -359,8 +359,8 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
             target, error = None, "That is you. Name someone else, or leave this empty."
         if error:
             errors["person"] = error
-    if reason and len(reason) > TEXT_LIMIT:
-        errors["reason"] = f"Please keep this under {TEXT_LIMIT} characters."
+    if error := too_long(reason, TEXT_LIMIT):
+        errors["reason"] = error
     if not target and not stop and not errors:
         errors["person"] = "Name who should answer, or tick 'Stop asking me'."
     if errors:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,9 +46,15 @@ IN_USE = (Health.HEALTHY, Health.DEGRADED)
 MAX_CRON_STEPS = 2_000
 
 
+@lru_cache(maxsize=8)
+def _trigger(cron: str, timezone: str) -> CronTrigger:
+    """Parse the digest cron once; every tick asks it when the digest is due."""
+    return CronTrigger.from_crontab(cron, timezone=zone(timezone))
+
+
 def digest_moment(policy: Policy, now: datetime) -> datetime | None:
     """Return the latest moment of the digest cron in the seven days up to `now`, or None."""
-    trigger = CronTrigger.from_crontab(policy.digest_cron, timezone=zone(policy.timezone))
+    trigger = _trigger(policy.digest_cron, policy.timezone)
     moment = trigger.get_next_fire_time(None, now - WEEK)
     latest = None
     for _ in range(MAX_CRON_STEPS):
@@ -62,8 +69,7 @@ def next_digest_at(policy: Policy, now: datetime) -> datetime | None:
     """Return the next moment of the digest cron after `now`, or None without a digest channel."""
     if not policy.digest_channel:
         return None
-    trigger = CronTrigger.from_crontab(policy.digest_cron, timezone=zone(policy.timezone))
-    return trigger.get_next_fire_time(None, now + timedelta(seconds=1))
+    return _trigger(policy.digest_cron, policy.timezone).get_next_fire_time(None, now + timedelta(seconds=1))
 
 
 def week_key(moment: datetime, policy: Policy) -> str:

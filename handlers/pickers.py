@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Context
+from handlers.matching import best_match
 from handlers.views import Choice
 from storage import people as people_store
 from storage import portfolio as portfolio_store
@@ -38,6 +39,13 @@ async def picked_model(session: AsyncSession, value: str | None) -> MLModel | No
     """Return the active model a picker's value names, or None."""
     model = await portfolio_store.get_model_by_key(session=session, key=(value or "").strip()) if value else None
     return model if model is not None and model.status == "active" else None
+
+
+async def named_model(session: AsyncSession, text: str) -> MLModel | None:
+    """Return the active model a typed name or key means (fuzzily), or None when it is not clear."""
+    names = await portfolio_store.list_model_names(session=session, include_retired=False)
+    match = best_match(text, [(key, (key, name)) for _, key, name in names])
+    return await picked_model(session, match.found) if match.found else None
 
 
 async def picked_person(session: AsyncSession, text: str) -> tuple[Person | None, str | None]:

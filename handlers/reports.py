@@ -25,12 +25,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.access import can_see_model
 from handlers.actions import ActionId, FormId
 from handlers.checkins import person_zone
-from handlers.context import Context
+from handlers.context import Context, Policy
 from handlers.health import refresh_model_health
-from handlers.matching import best_match
-from handlers.pickers import model_choices, picked_model, picked_person
-from handlers.text import day, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, form_errors, notice
+from handlers.periods import zone
+from handlers.pickers import model_choices, named_model, picked_model, picked_person
+from handlers.text import day, too_long, when
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -101,10 +101,6 @@ def _label(choices: tuple[Choice, ...], value: str | None) -> str:
     return next((c.label for c in choices if c.value == value), value or "—")
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "y", "on")
-
-
 def new_receipt_code() -> str:
     """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
     pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
@@ -170,10 +166,9 @@ async def handle_report_command(session: AsyncSession, ctx: Context, args: str) 
         return await handle_status_by_code(session, ctx, words[1])
     if not words:
         return _open(await report_form(session, ctx))
-    names = await portfolio_store.list_model_names(session=session, include_retired=False)
-    match = best_match(args, [(key, (key, name)) for _, key, name in names])
-    if match.found is not None:
-        return _open(await report_form(session, ctx, await picked_model(session, match.found)))
+    model = await named_model(session, args)
+    if model is not None:
+        return _open(await report_form(session, ctx, model))
     return _open(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."))
 
 
@@ -183,7 +178,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         meta = json.loads(state or "{}")
     except ValueError:
         meta = {}
-    anonymous = _truthy(values.get("anonymous"))
+    anonymous = checked(values.get("anonymous"))
     if ctx.request_id:
         earlier = await report_store.get_report_by_request(session=session, request_key=ctx.request_id)
         if earlier is not None:  # the same submission again (a retry): file once, answer the same
@@ -199,8 +194,8 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         errors["model"] = "Choose the model this is about."
     if not what:
         errors["what_happened"] = "Tell us what happened: a sentence or two is enough."
-    elif len(what) > TEXT_LIMIT:
-        errors["what_happened"] = f"Please keep this under {TEXT_LIMIT} characters (it has {len(what)})."
+    elif long := too_long(what, TEXT_LIMIT):
+        errors["what_happened"] = long
     since = None
     if since_text:
         try:
@@ -217,8 +212,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     if not anonymous and ctx.actor.id is None:
         errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
     if errors:
-        selected = model or await picked_model(session, values.get("model"))
-        form = await report_form(session, ctx, selected, checkin_id=meta.get("checkin"), link=meta.get("link"))
+        form = await report_form(session, ctx, model, checkin_id=meta.get("checkin"), link=meta.get("link"))
         return form_errors(form, errors, values)
 
     # Anonymous: nothing that leads back to the reporter, and the check-in is theirs.
@@ -320,14 +314,14 @@ def move_buttons(report: FailureReport) -> tuple[Button, ...]:
     )
 
 
-async def report_view(session: AsyncSession, report: FailureReport, viewer: Person | None, policy, *, show_reporter: bool, buttons: bool, title: str = "") -> Message:
+async def report_view(session: AsyncSession, report: FailureReport, viewer: Person | None, policy: Policy, *, show_reporter: bool, buttons: bool, title: str = "") -> Message:
     """Return a report with its details and history; the reporter is named only when `show_reporter`."""
     model = await portfolio_store.get_model(session=session, model_id=report.model_id)
     unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     ids = {i for i in (report.reporter_id, report.assignee_id, *(e.actor_id for e in events)) if i}
     people = {p.id: p for p in await people_store.list_people(session=session, ids=sorted(ids))}
-    tz = person_zone(viewer, policy) if viewer else None
+    tz = person_zone(viewer, policy) if viewer else zone(policy.timezone)
 
     def name(person_id: int | None) -> str:
         return people[person_id].display_name if person_id in people else "—"
@@ -359,7 +353,7 @@ async def report_view(session: AsyncSession, report: FailureReport, viewer: Pers
         return f"by {name(event.actor_id)}"
 
     lines = [
-        f"• {when(e.at, tz) if tz else e.at.isoformat()}: {STATUS_LABELS[Status(e.to_status)]} {who(e)}".rstrip() + (f" ({e.note})" if e.note else "")
+        f"• {when(e.at, tz)}: {STATUS_LABELS[Status(e.to_status)]} {who(e)}".rstrip() + (f" ({e.note})" if e.note else "")
         for e in events
     ]
     sections.append(Section(text="History:\n" + "\n".join(lines)))
@@ -368,7 +362,7 @@ async def report_view(session: AsyncSession, report: FailureReport, viewer: Pers
         report.what_happened,
         tuple(sections),
         move_buttons(report) if buttons else (),
-        footer=f"Filed {when(report.created_at, tz) if tz else report.created_at.isoformat()}",
+        footer=f"Filed {when(report.created_at, tz)}",
     )
 
 
@@ -465,8 +459,8 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
     if root and root not in {c.value for c in ROOT_CAUSES}:
         errors["root_cause"] = "Choose a root-cause category."
     for name, text in (("analysis", analysis), ("resolution", resolution)):
-        if text and len(text) > TEXT_LIMIT:
-            errors[name] = f"Please keep this under {TEXT_LIMIT} characters (it has {len(text)})."
+        if long := too_long(text, TEXT_LIMIT):
+            errors[name] = long
     if target in (Status.TRIAGED, Status.ANALYSING) and assignee is None and "assignee" not in errors:
         errors["assignee"] = "Who will look into it?"
     if target in (Status.ANALYSING, Status.RESOLVED) and root is None and "root_cause" not in errors:
@@ -479,7 +473,8 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         return form_errors(update_form(report, model, target, assignee), errors, values)
 
     changes = []
-    if assignee and assignee.id != report.assignee_id:
+    newly_assigned = assignee is not None and assignee.id != report.assignee_id
+    if newly_assigned:
         changes.append(f"assigned to {assignee.display_name}")
         report.assignee_id = assignee.id
     if root != report.root_cause and root:
@@ -491,16 +486,16 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
     if target == current and not changes:
         view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Nothing changed")
         return Reply(view, ReplyMode.EPHEMERAL)
-    await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
-    if assignee and "assigned to" in " ".join(changes) and assignee.id != ctx.actor.id:
+    event = await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
+    if newly_assigned and assignee.id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"report:{report.id}:assigned:{assignee.id}:{report.updated_at.isoformat()}", kind="report.assigned",
+            session=session, key=f"report:{report.id}:event:{event.id}:assigned", kind="report.assigned",
             subject_id=report.id, person_id=assignee.id, not_before=ctx.now,
         )
     return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Report updated"), ReplyMode.EPHEMERAL)
 
 
-async def _move(session: AsyncSession, ctx: Context, report: FailureReport, model: MLModel, target: Status, note: str | None) -> None:
+async def _move(session: AsyncSession, ctx: Context, report: FailureReport, model: MLModel, target: Status, note: str | None) -> ReportEvent:
     """Record a transition (or a change of details) and tell the named reporter."""
     event = await report_store.create_event(
         session=session,
@@ -514,12 +509,13 @@ async def _move(session: AsyncSession, ctx: Context, report: FailureReport, mode
             person_id=report.reporter_id, not_before=ctx.now,
         )
     await refresh_model_health(session, model, ctx.now)
+    return event
 
 
 # What the outbox sends
 
 
-async def render_outbound(session: AsyncSession, kind: str, subject_id: int, recipient: Person | None, policy) -> Message | None:
+async def render_outbound(session: AsyncSession, kind: str, subject_id: int, recipient: Person | None, policy: Policy) -> Message | None:
     """Return the view of a queued report message, or None when there is nothing left to say."""
     if kind == "report.changed":
         event = await report_store.get_event(session=session, event_id=subject_id)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import checkins, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
-from handlers.views import Message, Reply, ReplyMode, notice
+from handlers.views import Message, Reply, ReplyMode, checked, notice
 
 COMMANDS = (
     ("/mlstatus", "the portfolio: health counts, models that need attention, upcoming forums"),
@@ -110,12 +110,11 @@ _ANONYMOUS_ACTIONS = (ActionId.REPORT_OPEN,)
 def identity_optional(*, command: str | None = None, action: str | None = None, form: str | None = None, values: Mapping[str, str] | None = None) -> bool:
     """Tell whether this request may run without recording who sent it."""
     if command is not None:
-        return command.strip().split(maxsplit=1)[0].lstrip("/").lower() in _ANONYMOUS_COMMANDS if command.strip() else False
+        words = command.split(maxsplit=1)
+        return bool(words) and words[0].lstrip("/").lower() in _ANONYMOUS_COMMANDS
     if action is not None:
         return action in _ANONYMOUS_ACTIONS
-    if form == FormId.REPORT:
-        return (values or {}).get("anonymous", "").strip().lower() in ("1", "true", "yes", "y", "on")
-    return False
+    return form == FormId.REPORT and checked((values or {}).get("anonymous"))
 
 
 def help_view() -> Message:

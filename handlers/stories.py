@@ -9,14 +9,16 @@ A lead can turn a "works well" check-in answer with a comment into a story draft
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.access import leads_only
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
 from handlers.health import Answer
-from handlers.matching import best_match
-from handlers.pickers import model_choices, picked_model, picked_people
+from handlers.pickers import model_choices, named_model, picked_model, picked_people
+from handlers.text import too_long
 from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
@@ -29,9 +31,10 @@ HEADLINE_LIMIT = 150
 TEXT_LIMIT = 3000
 METRIC_LIMIT = 200
 VALUE_LIMIT = 100
+DECLINE_LIMIT = 1000
 
 
-def story_form(choices, *, story: SuccessStory | None = None, model: MLModel | None = None, contributors: list[Person] = (), change: str = "", state: str = "") -> Form:
+def story_form(choices, *, story: SuccessStory | None = None, model: MLModel | None = None, contributors: Sequence[Person] = (), change: str = "", state: str = "") -> Form:
     """Return the story form, empty or prefilled from a story (to edit it) or a check-in (to promote it)."""
     return Form(
         form=FormId.STORY,
@@ -59,11 +62,7 @@ async def _form_reply(session: AsyncSession, ctx: Context, **kwargs) -> Reply:
 
 async def handle_story_command(session: AsyncSession, ctx: Context, args: str) -> Reply:
     """Answer `/mlstory [model]` with the story form."""
-    model = None
-    if args.strip():
-        names = await portfolio_store.list_model_names(session=session, include_retired=False)
-        match = best_match(args, [(key, (key, name)) for _, key, name in names])
-        model = await picked_model(session, match.found) if match.found else None
+    model = await named_model(session, args) if args.strip() else None
     return await _form_reply(session, ctx, model=model, contributors=[ctx.actor])
 
 
@@ -109,8 +108,8 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
     change = (values.get("business_change") or "").strip()
     metric = (values.get("impact_metric") or "").strip() or None
     value = (values.get("impact_value") or "").strip() or None
-    contributors, error = await picked_people(session, values.get("contributors") or "")
-    errors: dict[str, str] = {}
+    contributors, unknown = await picked_people(session, values.get("contributors") or "")
+    errors: dict[str, str] = {"contributors": unknown} if unknown else {}
     if model is None:
         errors["model"] = "Choose the model this story is about."
     for name, text, limit, missing in (
@@ -121,12 +120,10 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
     ):
         if not text and missing:
             errors[name] = missing
-        elif text and len(text) > limit:
-            errors[name] = f"Please keep this under {limit} characters (it has {len(text)})."
+        elif long := too_long(text, limit):
+            errors[name] = long
     if bool(metric) != bool(value) and not ({"impact_metric", "impact_value"} & set(errors)):
         errors["impact_value" if metric else "impact_metric"] = "Give both the metric and its value, or neither."
-    if error:
-        errors["contributors"] = error
     if errors:
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)
         return form_errors(form, errors, values)
@@ -255,7 +252,7 @@ def decline_form(story: SuccessStory) -> Form:
         intro=f"“{story.headline}” will not be posted. The person who submitted it is told.",
         state=str(story.id),
         submit_label="Decline",
-        inputs=(Input("reason", "Why? (shown to the submitter)", InputKind.LONG_TEXT, required=False, max_length=1000),),
+        inputs=(Input("reason", "Why? (shown to the submitter)", InputKind.LONG_TEXT, required=False, max_length=DECLINE_LIMIT),),
     )
 
 
@@ -272,8 +269,8 @@ async def handle_decline_submit(session: AsyncSession, ctx: Context, state: str,
         return found
     story, _ = found
     reason = (values.get("reason") or "").strip() or None
-    if reason and len(reason) > 1000:
-        return form_errors(decline_form(story), {"reason": f"Please keep this under 1000 characters (it has {len(reason)})."}, values)
+    if error := too_long(reason, DECLINE_LIMIT):
+        return form_errors(decline_form(story), {"reason": error}, values)
     story.status, story.decided_by_id, story.decline_reason = "declined", ctx.actor.id, reason
     session.add(story)
     if story.submitted_by_id and story.submitted_by_id != ctx.actor.id:

@@ -34,6 +34,13 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return "just now"
 
 
+def too_long(text: str | None, limit: int) -> str | None:
+    """Return the error for form text over `limit` characters, or None when it fits."""
+    if text and len(text) > limit:
+        return f"Please keep this under {limit} characters (it has {len(text)})."
+    return None
+
+
 def percent(rate: float | None) -> str:
     """Format a rate in [0, 1] as a percentage, or a dash when unknown."""
     return "—" if rate is None else f"{rate:.0%}"

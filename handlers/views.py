@@ -153,6 +153,11 @@ class Reply:
     mode: ReplyMode = ReplyMode.EPHEMERAL
 
 
+def checked(value: str | None) -> bool:
+    """Tell whether a submitted checkbox (or a typed yes) is ticked."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "y", "on")
+
+
 def notice(text: str, title: str = "") -> Reply:
     """Return a short ephemeral message, for confirmations and polite refusals."""
     return Reply(Message(title=title, text=text), ReplyMode.EPHEMERAL)
