@@ -11,6 +11,10 @@ The one gap a lease cannot close is a crash after the platform accepted a messag
 and before the database recorded it. So every message goes out tagged with its
 outbox key, and a message claimed before (`attempts > 1`) is first looked for on
 the platform (`Messenger.find_sent`); if it is there, it is recorded, not resent.
+
+A message with `replaces_id` is an update: it rewrites the message it names in place
+(an announcement's RSVP counts, its refreshed agenda), rendered at its turn under a
+lock on that message (see `_update`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# An update of a message still queued waits this long for it to go out first.
+UPDATE_WAIT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,16 @@ async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit
             ]
             ready = [item for message in claimed if (item := await _prepare(session, messenger, policy, now, message, report))]
             del loaded
+        # For an update, view and target are None and `thread` is the message to rewrite.
         for message, view, target, thread in ready:
-            await _send(sessions, messenger, now, message, view, target, thread, report)
+            await _send(sessions, messenger, policy, now, message, view, target, thread, report)
         if len(claimed) < limit:
             return report
 
 
 async def _prepare(session, messenger: Messenger, policy: Policy, now, message, report: DeliveryReport):
+    if message.replaces_id:
+        return await _prepare_update(session, messenger, now, message, report)
     view = await handle_outbound(session, message, policy, now)
     if view is None:
         await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
@@ -115,13 +124,33 @@ async def _prepare(session, messenger: Messenger, policy: Policy, now, message, 
     return message, view, Target(person=person, channel=message.channel), thread
 
 
-async def _send(sessions, messenger: Messenger, now, message, view: Message, target: Target, thread, report: DeliveryReport) -> None:
+async def _prepare_update(session, messenger: Messenger, now, message, report: DeliveryReport):
+    """Return what an in-place update needs; wait while the message it rewrites is unsent, drop it if that never went out."""
+    original = await delivery_store.get_message(session=session, message_id=message.replaces_id)
+    if original is not None and original.status == "queued":  # it will show the current state itself; check again soon
+        await delivery_store.update_message_status(session=session, message_id=message.id, status="queued", not_before=now + UPDATE_WAIT)
+        return None
+    if original is None or original.status != "sent" or original.platform != messenger.platform:
+        await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
+        report.skipped += 1
+        return None
+    return message, None, None, MessageRef(original.platform, original.conversation_id, original.message_id)
+
+
+async def _send(sessions, messenger: Messenger, policy: Policy, now, message, view: Message | None, target: Target | None, thread, report: DeliveryReport) -> None:
     try:
-        ref = None
-        if message.attempts > 1:  # claimed before: it may have gone out just before a crash
-            ref = await messenger.find_sent(target, thread, message.key)
-        if ref is None:
-            ref = await messenger.send(target, view, thread, key=message.key)
+        if view is None:
+            await _update(sessions, messenger, policy, now, message, thread)
+        else:
+            ref = None
+            if message.attempts > 1:  # claimed before: it may have gone out just before a crash
+                ref = await messenger.find_sent(target, thread, message.key)
+            if ref is None:
+                ref = await messenger.send(target, view, thread, key=message.key)
+            async with transaction(sessions) as session:
+                await delivery_store.update_message_sent(
+                    session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
+                )
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
@@ -136,8 +165,21 @@ async def _send(sessions, messenger: Messenger, now, message, view: Message, tar
             )
         report.failed += 1
         return
+    report.sent += 1
+
+
+async def _update(sessions, messenger: Messenger, policy: Policy, now, message, ref: MessageRef) -> None:
+    """Rewrite a sent message in place, rendered and sent while holding a lock on it.
+
+    Updates of one message therefore take turns, and each shows the state at its turn:
+    whichever lands last shows everything committed before it, so concurrent changes
+    (RSVPs pressed at once) can never leave the message showing an older state.
+    """
     async with transaction(sessions) as session:
+        await delivery_store.get_message(session=session, message_id=message.replaces_id, lock=True)
+        view = await handle_outbound(session, message, policy, now)
+        if view is not None:
+            await messenger.update(ref, view)
         await delivery_store.update_message_sent(
             session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
         )
-    report.sent += 1

@@ -22,6 +22,7 @@ from bot.delivery import DeliveryReport, Messenger, deliver_due
 from bot.logs import hold_payload_loggers
 from handlers.context import Context, Policy
 from handlers.digest import build_digest, next_digest_at
+from handlers.forums import next_forum_event_at
 from handlers.jobs import TICK_STEPS
 from handlers.outbound import handle_outbound
 from handlers.registry import SyncReport, handle_sync
@@ -157,5 +158,6 @@ class Runtime:
                 await checkin_store.get_next_checkin_action_at(session=session),
                 await delivery_store.get_next_message_at(session=session),
                 next_digest_at(self.policy, self.clock.now()),
+                await next_forum_event_at(session, self.clock.now()),
             ]
         return min((m for m in moments if m is not None), default=None)

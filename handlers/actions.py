@@ -38,6 +38,8 @@ class ActionId(StrEnum):
     FORUM_RSVP_NOT_GOING = "forum.not_going"
     FORUM_NOTES = "forum.notes"
     FORUM_PROPOSE = "forum.propose"
+    FORUM_CANCEL = "forum.cancel"
+    FORUM_STOP = "forum.stop"
     ACTION_ITEM_DONE = "action_item.done"
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from handlers.periods import Cadence, parse_clock, parse_duration, parse_every, parse_on, zone
+from handlers.periods import Cadence, parse_clock, parse_days, parse_duration, parse_every, parse_meeting_length, parse_on, zone
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lowercase letters, digits, - _ .")]
 
@@ -108,12 +108,18 @@ class ForumDecl(CadenceDecl):
     on: str | int | list[str] | None = "first tue"
     at: str = "15:00"
     duration: str = "60m"
-    announce: str = Field(default="7d", description="how long before the forum its announcement goes out")
+    announce: str = Field(default="7d", description="how many days before the forum its announcement goes out")
 
-    @field_validator("duration", "announce")
+    @field_validator("duration")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _length(cls, value: str) -> str:
+        parse_meeting_length(value)
+        return value
+
+    @field_validator("announce")
+    @classmethod
+    def _notice(cls, value: str) -> str:
+        parse_days(value)
         return value
 
 

@@ -8,6 +8,7 @@ to do from the database, so any replica may run any step at any time.
 from __future__ import annotations
 
 from handlers.digest import handle_digest_due
+from handlers.forums import handle_forums_due
 from handlers.scheduled import handle_advance_open, handle_dispatch_due, handle_refresh_stale
 
-TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale, handle_digest_due)
+TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale, handle_forums_due, handle_digest_due)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import digest, reports, stories
+from handlers import digest, forums, reports, stories
 from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, render_checkin
 from handlers.context import Policy
@@ -56,11 +56,13 @@ async def handle_outbound(session: AsyncSession, message: OutboundMessage, polic
             target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
             handed = f"handed the check-in about {model.name} to {target.display_name}" if target else f"said the check-in about {model.name} is not for them"
             return Message(title=f"{model.name}: check-in handed over", text=f"{person.display_name} ({unit.name}) {handed}.", buttons=(view_model,))
+    recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
     if message.kind.startswith("report."):
-        recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
         return await reports.render_outbound(session, message.kind, message.subject_id, recipient, policy)
     if message.kind == "digest.post":
         return await digest.render_outbound(session, message.subject_id, policy)
+    if message.kind.startswith(("forum.", "action_item.")):
+        return await forums.render_outbound(session, message.kind, message.subject_id, recipient, policy, now)
     if message.kind.startswith("story."):
         return await stories.render_outbound(session, message.kind, message.subject_id)
     if message.kind == "model.deprecation":

@@ -83,6 +83,14 @@ class Cadence:
             on = "on " + ", ".join(WEEKDAY_LONG[d] for d in self.weekdays)
         return f"every {span} {on} at {self.at:%H:%M}"
 
+    def on_text(self) -> str:
+        """Say the cadence's days as app.yaml's `on` writes them, e.g. 'first tue', '15' or 'mon, thu'."""
+        if self.unit == "month" and self.day_of_month:
+            return str(self.day_of_month)
+        if self.unit == "month":
+            return f"{ {v: k for k, v in ORDINALS.items()}[self.nth or 1]} {WEEKDAY_NAMES[self.weekdays[0]]}"
+        return ", ".join(WEEKDAY_NAMES[d] for d in self.weekdays)
+
     def to_json(self) -> str:
         """Serialise for storage beside a model or a forum."""
         return json.dumps(
@@ -237,6 +245,22 @@ def parse_duration(text: str | int) -> timedelta:
         raise ValueError(f"invalid duration {text!r}: use e.g. 30m, 2h, 3d or 1w")
     unit = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
     return sum((int(n) * unit[u] for n, u in parts), timedelta())
+
+
+def parse_days(text: str | int) -> int:
+    """Read a notice period in whole days, such as '7d' or '2w'."""
+    span = parse_duration(text)
+    if span < timedelta(days=1) or span % timedelta(days=1):
+        raise ValueError(f"invalid notice {text!r}: use whole days, e.g. 3d, 7d or 2w")
+    return span.days
+
+
+def parse_meeting_length(text: str | int) -> int:
+    """Read how long a meeting lasts, such as '60m' or '1h 30m', in minutes (5 minutes to 8 hours)."""
+    span = parse_duration(text)
+    if not timedelta(minutes=5) <= span <= timedelta(hours=8):
+        raise ValueError(f"invalid duration {text!r}: a forum lasts from 5m to 8h, e.g. 60m or 1h 30m")
+    return int(span.total_seconds() // 60)
 
 
 def parse_every(every: str | int) -> tuple[int, str]:

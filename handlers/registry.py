@@ -17,6 +17,7 @@ from handlers.actions import ActionId
 from handlers.checkins import add_stakeholder, model_cadence, person_zone
 from handlers.context import Context, Policy
 from handlers.declarations import PortfolioDecl
+from handlers.forums import handle_sync_forums
 from handlers.health import HEALTH_EMOJI, Health, refresh_model_health
 from handlers.periods import next_due_after
 from handlers.views import Button, Message, Reply, ReplyMode, Style, notice
@@ -86,6 +87,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     await session.flush()
     for u in decl.units:
         await people_store.update_unit_contacts(session=session, unit_id=units[u.name.lower()].id, person_ids=[people[k].id for k in u.contacts])
+    await handle_sync_forums(session, {units[u.name.lower()].id: u.forum for u in decl.units}, {unit.id: unit for unit in units.values()}, now)
 
     models = await portfolio_store.list_models_by_key(session=session)
     links = await portfolio_store.list_stakeholders_by_model(session=session)

@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import checkins, registry, reports, status, stories
+from handlers import checkins, forums, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
 from handlers.views import Message, Reply, ReplyMode, checked, notice
@@ -26,6 +26,9 @@ COMMANDS = (
     ("/mlreport [model]", "report a problem with a model (anonymously if you wish)"),
     ("/mlreport status <code>", "follow a report with its receipt code"),
     ("/mlstory [model]", "share a success story; the model's owner approves it before it is posted"),
+    ("/mlforum [list]", "the review forums with each business unit: next dates, RSVPs, agendas"),
+    ("/mlforum propose <topic>", "put a topic on your unit's next review forum"),
+    ("/mlforum schedule | cancel | notes <unit>", "set up, cancel or write up a unit's forum (leads)"),
     ("/mlpulse checkins", "your check-ins waiting for an answer"),
     ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
     ("/mlpulse models", "every model you can see, with its key"),
@@ -88,6 +91,13 @@ ACTIONS: Mapping[ActionId, ActionHandler] = {
     ActionId.STORY_EDIT: stories.handle_edit,
     ActionId.STORY_DECLINE: stories.handle_decline,
     ActionId.STORY_FROM_CHECKIN: stories.handle_from_checkin,
+    ActionId.FORUM_RSVP_GOING: forums.handle_going,
+    ActionId.FORUM_RSVP_NOT_GOING: forums.handle_not_going,
+    ActionId.FORUM_PROPOSE: forums.handle_propose,
+    ActionId.FORUM_CANCEL: forums.handle_cancel,
+    ActionId.FORUM_STOP: forums.handle_stop,
+    ActionId.FORUM_NOTES: forums.handle_notes,
+    ActionId.ACTION_ITEM_DONE: forums.handle_item_done,
 }
 
 FORMS = {
@@ -98,6 +108,9 @@ FORMS = {
     FormId.REPORT_UPDATE: reports.handle_update_submit,
     FormId.STORY: stories.handle_story_submit,
     FormId.STORY_DECLINE: stories.handle_decline_submit,
+    FormId.FORUM_SCHEDULE: forums.handle_schedule_submit,
+    FormId.FORUM_TOPIC: forums.handle_topic_submit,
+    FormId.FORUM_NOTES: forums.handle_notes_submit,
 }
 
 # What a person may do without mlpulse recording who they are: everything on the way
@@ -140,6 +153,8 @@ async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Repl
         return await reports.handle_report_command(session, ctx, args)
     if name == "mlstory":
         return await stories.handle_story_command(session, ctx, args)
+    if name == "mlforum":
+        return await forums.handle_forum_command(session, ctx, args)
     return Reply(Message("I don't know that command", f"“{words[0]}” is not an mlpulse command. Here is what I can do:\n\n{help_view().text}"))
 
 

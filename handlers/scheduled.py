@@ -38,10 +38,12 @@ class TickReport:
     expired: int = 0
     refreshed: int = 0
     digests: int = 0
+    forums: int = 0
+    followups: int = 0
     more: bool = False
 
     def __iadd__(self, other: TickReport) -> TickReport:
-        for name in ("created", "skipped_away", "reminded", "expired", "refreshed", "digests"):
+        for name in ("created", "skipped_away", "reminded", "expired", "refreshed", "digests", "forums", "followups"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.more = other.more
         return self

@@ -17,11 +17,11 @@ async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
     """Queue messages, skipping any whose key was queued before; return how many are new.
 
     Each row has `key`, `kind` and `not_before`, and may have `subject_id`, `person_id`,
-    `channel` and `thread_of_id`.
+    `channel`, `thread_of_id` and `replaces_id` (an update of a message sent before).
     """
     if not rows:
         return 0
-    fields = ("subject_id", "person_id", "channel", "thread_of_id")
+    fields = ("subject_id", "person_id", "channel", "thread_of_id", "replaces_id")
     values = [{**{f: None for f in fields}, **row, "status": "queued", "attempts": 0, "created_at": row["not_before"]} for row in rows]
     result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
     return len(result.all())
@@ -37,9 +37,16 @@ async def get_message_by_key(*, session: AsyncSession, key: str) -> OutboundMess
     return (await session.exec(select(OutboundMessage).where(OutboundMessage.key == key))).first()
 
 
-async def get_message(*, session: AsyncSession, message_id: int) -> OutboundMessage | None:
-    """Get a queued or sent message by id."""
-    return await session.get(OutboundMessage, message_id)
+async def get_message(*, session: AsyncSession, message_id: int, lock: bool = False) -> OutboundMessage | None:
+    """Get a queued or sent message by id, locked for update when asked."""
+    return await session.get(OutboundMessage, message_id, with_for_update=True if lock else None, populate_existing=lock)
+
+
+async def list_messages_by_key_prefix(*, session: AsyncSession, prefix: str) -> Sequence[OutboundMessage]:
+    """List the messages whose key starts with `prefix` (e.g. every copy of one announcement)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = select(OutboundMessage).where(OutboundMessage.key.like(f"{escaped}%", escape="\\")).order_by(OutboundMessage.id)
+    return (await session.exec(query)).all()
 
 
 async def claim_messages(

@@ -1,14 +1,17 @@
-"""Storage layer: queries about review forums."""
+"""Storage layer: queries about review forums, their sessions, agendas, RSVPs, topics and action items."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import BusinessUnit, ForumSession, ReviewForum
+from storage.common import dialect, insert_ignoring_conflict
+from storage.models import ActionItem, AgendaItem, BusinessUnit, ForumRSVP, ForumSession, ForumTopic, Person, ReviewForum
 
 
 async def list_upcoming_sessions(
@@ -26,3 +29,179 @@ async def list_upcoming_sessions(
     if unit_ids is not None:
         query = query.where(ReviewForum.unit_id.in_(unit_ids))
     return (await session.exec(query)).all()
+
+
+async def get_forum(*, session: AsyncSession, forum_id: int) -> ReviewForum | None:
+    """Get a forum series by id."""
+    return await session.get(ReviewForum, forum_id)
+
+
+async def get_forum_for_unit(*, session: AsyncSession, unit_id: int) -> ReviewForum | None:
+    """Get a unit's forum series, active or not."""
+    return (await session.exec(select(ReviewForum).where(ReviewForum.unit_id == unit_id))).first()
+
+
+async def list_forums(*, session: AsyncSession, unit_ids: Sequence[int] | None = None, active_only: bool = True) -> Sequence[tuple[ReviewForum, BusinessUnit]]:
+    """List forum series with their units, by unit name."""
+    query = select(ReviewForum, BusinessUnit).join(BusinessUnit, BusinessUnit.id == ReviewForum.unit_id).order_by(BusinessUnit.name)
+    if active_only:
+        query = query.where(ReviewForum.active)
+    if unit_ids is not None:
+        query = query.where(ReviewForum.unit_id.in_(unit_ids))
+    return (await session.exec(query)).all()
+
+
+async def create_session(*, session: AsyncSession, forum_id: int, starts_at: datetime, ends_at: datetime, timezone: str) -> None:
+    """Add a forum session unless that forum already has one starting then."""
+    values = dict(forum_id=forum_id, starts_at=starts_at, ends_at=ends_at, timezone=timezone, status="scheduled")
+    await session.exec(insert_ignoring_conflict(session, ForumSession, values, ["forum_id", "starts_at"]))
+
+
+async def get_session(*, session: AsyncSession, session_id: int, lock: bool = False) -> ForumSession | None:
+    """Get a forum session by id, locked for update when asked."""
+    return await session.get(ForumSession, session_id, with_for_update=True if lock else None)
+
+
+async def get_next_session(*, session: AsyncSession, forum_id: int, after: datetime) -> ForumSession | None:
+    """Get a forum's next scheduled session that has not ended by `after`."""
+    query = (
+        select(ForumSession)
+        .where(ForumSession.forum_id == forum_id, ForumSession.status == "scheduled", ForumSession.ends_at > after)
+        .order_by(ForumSession.starts_at)
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_last_held_session(*, session: AsyncSession, forum_id: int, before: datetime) -> ForumSession | None:
+    """Get a forum's most recent held session that started before `before`."""
+    query = (
+        select(ForumSession)
+        .where(ForumSession.forum_id == forum_id, ForumSession.status == "held", ForumSession.starts_at < before)
+        .order_by(ForumSession.starts_at.desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def list_scheduled_sessions(*, session: AsyncSession) -> Sequence[tuple[ForumSession, ReviewForum, BusinessUnit]]:
+    """List every session still scheduled (at most a few per forum), with its forum and unit."""
+    query = (
+        select(ForumSession, ReviewForum, BusinessUnit)
+        .join(ReviewForum, ReviewForum.id == ForumSession.forum_id)
+        .join(BusinessUnit, BusinessUnit.id == ReviewForum.unit_id)
+        .where(ForumSession.status == "scheduled")
+        .order_by(ForumSession.starts_at, ForumSession.id)
+    )
+    if dialect(session) == "postgresql":
+        # Two replicas ticking at once take turns per session instead of both announcing it.
+        query = query.with_for_update(of=ForumSession, skip_locked=True)
+    return (await session.exec(query)).all()
+
+
+async def delete_unannounced_sessions(*, session: AsyncSession, forum_id: int, after: datetime) -> None:
+    """Drop a forum's future sessions that nobody has heard of yet (its schedule changed)."""
+    await session.exec(
+        delete(ForumSession).where(
+            ForumSession.forum_id == forum_id, ForumSession.starts_at > after, ForumSession.announced_at.is_(None), ForumSession.status == "scheduled"
+        )
+    )
+
+
+async def list_future_sessions(*, session: AsyncSession, forum_id: int, after: datetime) -> Sequence[ForumSession]:
+    """List a forum's scheduled sessions that have not started by `after`."""
+    query = select(ForumSession).where(ForumSession.forum_id == forum_id, ForumSession.status == "scheduled", ForumSession.starts_at > after)
+    return (await session.exec(query.order_by(ForumSession.starts_at))).all()
+
+
+async def update_agenda(*, session: AsyncSession, session_id: int, items: Sequence[AgendaItem]) -> None:
+    """Replace a session's agenda with `items`."""
+    await session.exec(delete(AgendaItem).where(AgendaItem.session_id == session_id))
+    session.add_all(items)
+
+
+async def list_agenda(*, session: AsyncSession, session_id: int) -> Sequence[AgendaItem]:
+    """List a session's agenda in order."""
+    query = select(AgendaItem).where(AgendaItem.session_id == session_id).order_by(AgendaItem.position, AgendaItem.id)
+    return (await session.exec(query)).all()
+
+
+async def update_rsvp(*, session: AsyncSession, session_id: int, person_id: int, response: str, at: datetime) -> None:
+    """Record a person's answer to a forum invitation, replacing any earlier one."""
+    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(ForumRSVP).values(session_id=session_id, person_id=person_id, response=response, at=at)
+    await session.exec(statement.on_conflict_do_update(index_elements=["session_id", "person_id"], set_=dict(response=response, at=at)))
+
+
+async def count_rsvps(*, session: AsyncSession, session_id: int) -> dict[str, int]:
+    """Count a session's RSVPs by response."""
+    query = select(ForumRSVP.response, func.count()).where(ForumRSVP.session_id == session_id).group_by(ForumRSVP.response)
+    return dict((await session.exec(query)).all())
+
+
+async def get_rsvp(*, session: AsyncSession, session_id: int, person_id: int) -> ForumRSVP | None:
+    """Get one person's RSVP to a session."""
+    return await session.get(ForumRSVP, (session_id, person_id))
+
+
+async def create_topic(*, session: AsyncSession, topic: ForumTopic) -> ForumTopic:
+    """Add a proposed topic and give it its id."""
+    session.add(topic)
+    await session.flush()
+    return topic
+
+
+async def list_open_topics(*, session: AsyncSession, unit_id: int, limit: int | None = None) -> Sequence[ForumTopic]:
+    """List the topics proposed for a unit that no forum has taken up yet, oldest first."""
+    query = select(ForumTopic).where(ForumTopic.unit_id == unit_id, ForumTopic.session_id.is_(None)).order_by(ForumTopic.created_at, ForumTopic.id)
+    return (await session.exec(query.limit(limit))).all()
+
+
+async def update_topics_discussed(*, session: AsyncSession, unit_id: int, session_id: int, before: datetime) -> None:
+    """Mark the unit's open topics proposed before `before` as taken up by a session."""
+    await session.exec(
+        update(ForumTopic)
+        .where(ForumTopic.unit_id == unit_id, ForumTopic.session_id.is_(None), ForumTopic.created_at < before)
+        .values(session_id=session_id)
+    )
+
+
+async def create_action_items(*, session: AsyncSession, rows: list[dict]) -> int:
+    """Add action items, skipping any the session already has (same owner, same text); return how many are new."""
+    if not rows:
+        return 0
+    return len((await session.exec(insert_ignoring_conflict(session, ActionItem, rows, ["session_id", "owner_id", "text"]).returning(ActionItem.id))).all())
+
+
+async def get_action_item(*, session: AsyncSession, item_id: int, lock: bool = False) -> ActionItem | None:
+    """Get an action item by id, locked for update when asked."""
+    return await session.get(ActionItem, item_id, with_for_update=True if lock else None)
+
+
+async def list_session_action_items(*, session: AsyncSession, session_id: int) -> Sequence[tuple[ActionItem, Person]]:
+    """List a session's action items with their owners, in the order they were recorded."""
+    query = select(ActionItem, Person).join(Person, Person.id == ActionItem.owner_id).where(ActionItem.session_id == session_id).order_by(ActionItem.id)
+    return (await session.exec(query)).all()
+
+
+async def list_open_action_items(*, session: AsyncSession, forum_id: int, before: datetime, limit: int | None = None) -> Sequence[tuple[ActionItem, Person]]:
+    """List the unfinished action items of a forum's sessions that started before `before`, oldest due first."""
+    query = (
+        select(ActionItem, Person)
+        .join(Person, Person.id == ActionItem.owner_id)
+        .join(ForumSession, ForumSession.id == ActionItem.session_id)
+        .where(ForumSession.forum_id == forum_id, ForumSession.starts_at < before, ActionItem.done_at.is_(None))
+        .order_by(ActionItem.due_on.asc().nulls_last(), ActionItem.id)
+    )
+    return (await session.exec(query.limit(limit))).all()
+
+
+async def list_action_items_to_follow_up(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[ActionItem]:
+    """List unfinished action items whose owner is due a reminder."""
+    query = select(ActionItem).where(ActionItem.done_at.is_(None), ActionItem.next_followup_at <= now).order_by(ActionItem.next_followup_at, ActionItem.id)
+    if dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.exec(query.limit(limit))).all()
+
+
+async def get_next_followup_at(*, session: AsyncSession) -> datetime | None:
+    """Return when the next action-item reminder is due."""
+    return (await session.exec(select(func.min(ActionItem.next_followup_at)).where(ActionItem.done_at.is_(None)))).one()

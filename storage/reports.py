@@ -93,3 +93,14 @@ async def count_reports_resolved(*, session: AsyncSession, since: datetime, unti
         ReportEvent.to_status == "resolved", ReportEvent.at >= since, ReportEvent.at < until
     )
     return (await session.exec(query)).one()
+
+
+async def count_open_reports_for_units(*, session: AsyncSession, unit_ids: Sequence[int]) -> int:
+    """Count the units' unresolved reports."""
+    query = (
+        select(func.count())
+        .select_from(FailureReport)
+        .join(MLModel, MLModel.id == FailureReport.model_id)
+        .where(MLModel.unit_id.in_(unit_ids), FailureReport.status.in_(OPEN_REPORT_STATES))
+    )
+    return (await session.exec(query)).one()

@@ -30,6 +30,7 @@ Shell commands:
   <number> or press <number>   press a button shown above
   checkins                     your check-ins waiting for an answer
   inbox                        the messages mlpulse sent you
+  channel #name                what mlpulse posted in a channel (forum announcements, the digest)
   as <who>                     act as someone else (key, email or name); people lists them
   whoami | people              who you are | everyone mlpulse knows
   now | advance 3d | tick      show the clock | move it (30m, 2h, 3d, 1w), running what falls due | run one tick now
@@ -73,7 +74,8 @@ class Shell:
             self.write(to_text(item.view, lambda b: self._number(b, item.ref)))
         else:
             verb = {"new": "sent to", "updated": "updated for", "reply in thread": "reply in thread to"}[how]
-            self.write(f"📨 {verb} {item.recipient}: {item.view.title or item.view.text[:60]}")
+            hint = f" (type: channel {item.recipient})" if item.channel and how != "updated" else ""
+            self.write(f"📨 {verb} {item.recipient}: {item.view.title or item.view.text[:60]}{hint}")
 
     def _number(self, button: Button, ref: MessageRef | None) -> int:
         number = len(self.buttons) + 1
@@ -123,6 +125,8 @@ class Shell:
             await self.tick(self.clock.now())
         elif word == "inbox":
             self.show_inbox()
+        elif word == "channel":
+            self.show_channel(rest.strip())
         elif word in ("checkins", "check-ins"):
             await self.command("/mlpulse checkins")
         elif word == "away":
@@ -142,7 +146,7 @@ class Shell:
             return
         button, ref = self.buttons[number]
         delivered = self.runtime.messenger.find(ref) if ref else None
-        if delivered and delivered.person_id != self.actor.id:
+        if delivered and delivered.person_id is not None and delivered.person_id != self.actor.id:
             self.write("That button is on someone else's message.")
             return
         reply = await self.runtime.act(self.actor.id, "shell", router.handle_action, button.action, button.value, conversation="shell")
@@ -206,6 +210,17 @@ class Shell:
             self.write(f"\n#{item.ref.message_id}:")
             self.write(to_text(item.view, lambda b, ref=item.ref: self._number(b, ref)))
 
+    def show_channel(self, name: str) -> None:
+        wanted = name.lstrip("#").lower()
+        channels = sorted({item.channel for item in self.runtime.messenger.sent if item.channel})
+        items = [item for item in self.runtime.messenger.sent if item.channel and item.channel.lstrip("#").lower() == wanted]
+        if not items:
+            known = ", ".join(channels) or "none yet"
+            self.write(f"mlpulse has posted nothing in “{name}”. Channels with posts: {known}.")
+        for item in items[-10:]:
+            self.write(f"\n#{item.ref.message_id} in {item.recipient}" + (f", in the thread of #{item.thread.message_id}:" if item.thread else ":"))
+            self.write(to_text(item.view, lambda b, ref=item.ref: self._number(b, ref)))
+
     async def advance(self, text: str) -> None:
         try:
             delta = parse_duration(text.strip() or "?")
@@ -231,6 +246,8 @@ class Shell:
             f"{w.reminded} reminder{'s' if w.reminded != 1 else ''}" if w.reminded else "",
             f"{w.expired} expired without an answer" if w.expired else "",
             f"{w.skipped_away} skipped (away)" if w.skipped_away else "",
+            f"{w.forums} forum message{'s' if w.forums != 1 else ''} (announced, reminded or wrapped up)" if w.forums else "",
+            f"{w.followups} action-item reminder{'s' if w.followups != 1 else ''}" if w.followups else "",
         ]
         summary = ", ".join(p for p in parts if p) or "nothing due"
         self.write(f"⏱  {when(moment, self.tz)}: {summary}.")

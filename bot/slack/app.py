@@ -39,7 +39,7 @@ from handlers.home import handle_home
 from handlers.views import Form, Reply, ReplyMode, notice
 
 log = logging.getLogger(__name__)
-COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport", "/mlstory")
+COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport", "/mlstory", "/mlforum")
 REPORT_SHORTCUT = "report_problem"
 
 

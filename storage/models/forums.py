@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.columns import UTCDateTime, utcnow
@@ -16,7 +16,7 @@ class ReviewForum(SQLModel, table=True):
     __tablename__ = "review_forum"
 
     id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="businessunit.id", index=True)
+    unit_id: int = Field(foreign_key="businessunit.id", unique=True, description="one forum series per unit")
     schedule: str = Field(max_length=300, description="JSON cadence, e.g. first Tuesday monthly")
     duration_minutes: int = 60
     announce_days_ahead: int = 7
@@ -35,11 +35,16 @@ class ForumSession(SQLModel, table=True):
     forum_id: int = Field(foreign_key="review_forum.id")
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ends_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="scheduled", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64, description="the unit's zone when it was scheduled; the invite's TZID")
+    status: str = Field(default="scheduled", max_length=16, description="scheduled, held or cancelled")
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     notes: str | None = Field(default=None, max_length=10000)
+    notes_by_id: int | None = Field(default=None, foreign_key="person.id")
+    notes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     agenda_hash: str | None = Field(default=None, max_length=64, description="of the agenda last announced, to see when it changes")
+    agenda_built_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -83,6 +88,7 @@ class ActionItem(SQLModel, table=True):
     """Something agreed at a forum, with an owner and a due date, followed up until done."""
 
     __tablename__ = "action_item"
+    __table_args__ = (UniqueConstraint("session_id", "owner_id", "text"), Index("ix_action_item_followup", "next_followup_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="forum_session.id", index=True)
@@ -90,4 +96,8 @@ class ActionItem(SQLModel, table=True):
     text: str = Field(max_length=1000)
     due_on: date | None = None
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by_id: int | None = Field(default=None, foreign_key="person.id")
     last_followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when its owner is next reminded; null once done")
+    followups: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
