@@ -234,3 +234,37 @@ async def test_an_anonymous_report_in_the_shell_gives_a_code_that_follows_it(she
     async with runtime.sessions() as session:
         report = (await session.exec(select(FailureReport))).one()
     assert (report.anonymous, report.reporter_id) == (True, None)
+
+
+async def test_a_forum_is_announced_answered_and_written_up_in_the_shell(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'forum.db'}"
+    await asyncio.to_thread(upgrade, url)
+    portfolio = f.small_portfolio().model_dump()
+    portfolio["units"][0].update(channel="#sales", forum={"every": "1 week", "on": "wed", "at": "15:00", "duration": "30m", "announce": "1d"})
+    clock = ManualClock(MONDAY)
+    runtime = await Runtime.start(Settings(app=f.decl(**portfolio)), ShellMessenger(), clock, url=url)
+    try:
+        t = await run(runtime, clock, "ana", [
+            "/mlforum",
+            "advance 2d",
+            "channel #sales",
+            button("Going"),
+            "/mlforum propose Seasonal staffing",
+            "as lead",
+            "advance 1d",
+            "inbox",
+            button("Record notes"),
+            "Agreed to retrain.", "Retrain on February data", "owner", "2026-03-11", "", "", "", "", "", "", "", "", "",
+            "quit",
+        ])
+    finally:
+        await runtime.close()
+    text = t.text
+    assert "Sales × ML review forum: every week on Wednesday at 15:00 (UTC), 30 minutes, announced 1 days ahead" in text
+    assert "📨 sent to #sales: 📅 Sales × ML review forum · Wed 4 Mar 2026, 15:00 (type: channel #sales)" in text
+    assert "You're going ✅" in text
+    assert "📨 updated for #sales" in text
+    assert "“Seasonal staffing” is on the agenda of the next Sales × ML review forum on Wed 4 Mar 2026, 15:00." in text
+    assert "How did the Sales × ML review forum go?" in text
+    assert "Notes saved with 1 action item(s); each owner has been told." in text
+    assert "📨 sent to Owner: Action item: Retrain on February data" in text
