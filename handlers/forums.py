@@ -238,13 +238,20 @@ async def _remind(session: AsyncSession, fs: ForumSession, forum: ReviewForum, u
 
 
 async def _close(session: AsyncSession, fs: ForumSession, unit: BusinessUnit, now: datetime) -> None:
-    """Mark an ended session held, take up its topics, and ask the leads for notes."""
+    """Mark an ended session held, take up its topics, and ask the leads for notes.
+
+    A session that ended without ever being announced (the bot was down all along) is
+    marked missed instead: nobody was invited, so there is nothing to write up.
+    """
+    if fs.announced_at is None:
+        fs.status = "missed"
+        session.add(fs)
+        return
     fs.status = "held"
     session.add(fs)
     await forum_store.update_topics_discussed(session=session, unit_id=unit.id, session_id=fs.id, before=fs.starts_at)
-    if fs.announced_at is not None:
-        announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
-        await _refresh_announcements(session, fs, announcements, "held", now)
+    announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
+    await _refresh_announcements(session, fs, announcements, "held", now)
     leads = await people_store.list_people(session=session, leads_only=True)
     await delivery_store.create_messages(
         session=session,

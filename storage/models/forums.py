@@ -36,7 +36,7 @@ class ForumSession(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     timezone: str = Field(default="UTC", max_length=64, description="the unit's zone when it was scheduled; the invite's TZID")
-    status: str = Field(default="scheduled", max_length=16, description="scheduled, held or cancelled")
+    status: str = Field(default="scheduled", max_length=16, description="scheduled, held, missed (ended unannounced) or cancelled")
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     notes: str | None = Field(default=None, max_length=10000)

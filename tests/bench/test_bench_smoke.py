@@ -29,3 +29,12 @@ async def test_digest_benchmark_builds_a_digest_with_a_chart_on_a_tiny_portfolio
     result = await measure("sqlite", 20, repeat=1, tmp=tmp_path)
     assert result["models"] == 20 and result["health_events"] == 20 * 6
     assert result["median_ms"] > 0 and result["peak_mib"] > 0
+
+
+async def test_agenda_benchmark_builds_both_agendas_on_a_tiny_portfolio(tmp_path):
+    from bench.agenda import measure
+
+    result = await measure("sqlite", 50, repeat=2, tmp=tmp_path)
+    # The busy unit's agenda is capped per kind: 8 reports and a "more" line, 8 topics and a "more" line, and so on.
+    assert result["busy"]["lines"] > result["quiet"]["lines"] >= 5
+    assert result["busy"]["p95_ms"] > 0

@@ -66,15 +66,16 @@ def test_upgrade_import_list_and_tick(workdir, capsys):
     fewer = ["--config", "fewer.yaml"]
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "Dry run at 2099-01-01T00:00:00+00:00: 14 message(s) would be sent." in dry
-    assert "→ #ml-digest: Weekly ML digest · week to Mon 29 Dec 2098" in dry  # 13 check-ins and the digest
+    assert "Dry run at 2099-01-01T00:00:00+00:00: 15 message(s) would be sent." in dry
+    assert "→ #ml-digest: Weekly ML digest · week to Mon 29 Dec 2098" in dry  # 13 check-ins, the digest and a forum announcement
+    assert "→ #sales-ml: 📅 Sales × ML review forum · Tue 6 Jan 2099, 15:00" in dry  # the forums of 2026 ended unannounced: no notes asked
     assert "→ Dana Kim: Check-in: Churn predictor" in dry
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "14 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
+    assert "15 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
 
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 0
     real = capsys.readouterr().out
-    assert real.count("→ ") == 14 and "→ #ml-digest:" in real and "Hi Dana, is your team still using Churn predictor?" in real
+    assert real.count("→ ") == 15 and "→ #ml-digest:" in real and "Hi Dana, is your team still using Churn predictor?" in real
     assert main([*fewer, "tick", "--at", "2099-01-01T00:01"]) == 0
     assert "→ " not in capsys.readouterr().out  # nothing twice
 

@@ -368,3 +368,10 @@ def test_notice_and_length_must_be_sensible_in_app_yaml():
     with pytest.raises(ValueError, match="from 5m to 8h"):
         forum_portfolio(forum={**MONTHLY, "duration": "2m"})
     assert date(2026, 4, 7) == APRIL.date()
+
+
+async def test_a_forum_that_ended_unannounced_is_missed_and_nobody_is_asked_for_notes(sessions, portfolio):
+    await run_tick(sessions, APRIL + timedelta(days=1))  # the bot was down through April's notice period and forum
+    statuses = [(s.starts_at, s.status) for s in await forum_sessions(sessions)]
+    assert statuses[0] == (APRIL, "missed") and statuses[1][1] == "scheduled"
+    assert await outbox(sessions, "forum.notes_prompt") == [] and await outbox(sessions, "forum.announce") == []
