@@ -179,7 +179,7 @@ async def refresh_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewF
 async def handle_forums_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
     """Lay out next sessions, announce, refresh agendas, remind, close ended forums, and follow up action items."""
     report = TickReport()
-    for forum, unit in await forum_store.list_forums(session=session):
+    for forum, unit in await forum_store.list_forums_without_next_session(session=session, now=now):
         await ensure_next_session(session, forum, unit, now)
     for fs, forum, unit in await forum_store.list_scheduled_sessions(session=session):
         if now >= fs.ends_at:
@@ -400,13 +400,21 @@ async def handle_schedule_submit(session: AsyncSession, ctx: Context, state: str
 # ---- cancelling (leads) ----------------------------------------------------------
 
 
-async def _cancel(session: AsyncSession, ctx: Context, name: str) -> Reply:
-    if refusal := leads_only(ctx, "cancel review forums"):
+async def _lead_unit_forum(session: AsyncSession, ctx: Context, name: str, what: str, example: str) -> tuple[BusinessUnit, ReviewForum | None] | Reply:
+    """Return the unit a lead named and its forum, or a refusal or suggestions."""
+    if refusal := leads_only(ctx, what):
         return refusal
-    unit = await _unit_named(session, name, "/mlforum cancel Sales")
+    unit = await _unit_named(session, name, example)
     if isinstance(unit, Reply):
         return unit
-    forum = await forum_store.get_forum_for_unit(session=session, unit_id=unit.id)
+    return unit, await forum_store.get_forum_for_unit(session=session, unit_id=unit.id)
+
+
+async def _cancel(session: AsyncSession, ctx: Context, name: str) -> Reply:
+    found = await _lead_unit_forum(session, ctx, name, "cancel review forums", "/mlforum cancel Sales")
+    if isinstance(found, Reply):
+        return found
+    unit, forum = found
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now) if forum and forum.active else None
     if fs is None:
         return notice(f"{unit.name} has no upcoming forum to cancel.")
@@ -590,12 +598,10 @@ async def _held_session(session: AsyncSession, ctx: Context, value: str) -> tupl
 
 
 async def _notes(session: AsyncSession, ctx: Context, name: str) -> Reply:
-    if refusal := leads_only(ctx, "record forum notes"):
-        return refusal
-    unit = await _unit_named(session, name, "/mlforum notes Sales")
-    if isinstance(unit, Reply):
-        return unit
-    forum = await forum_store.get_forum_for_unit(session=session, unit_id=unit.id)
+    found = await _lead_unit_forum(session, ctx, name, "record forum notes", "/mlforum notes Sales")
+    if isinstance(found, Reply):
+        return found
+    unit, forum = found
     last = await forum_store.get_last_held_session(session=session, forum_id=forum.id, before=ctx.now) if forum else None
     if last is None:
         return notice(f"{unit.name} has had no forum yet, so there are no notes to record.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,6 +48,13 @@ async def list_forums(*, session: AsyncSession, unit_ids: Sequence[int] | None =
         query = query.where(ReviewForum.active)
     if unit_ids is not None:
         query = query.where(ReviewForum.unit_id.in_(unit_ids))
+    return (await session.exec(query)).all()
+
+
+async def list_forums_without_next_session(*, session: AsyncSession, now: datetime) -> Sequence[tuple[ReviewForum, BusinessUnit]]:
+    """List the active forums with no scheduled session still to come or under way at `now`."""
+    upcoming = select(ForumSession.id).where(ForumSession.forum_id == ReviewForum.id, ForumSession.status == "scheduled", ForumSession.ends_at > now)
+    query = select(ReviewForum, BusinessUnit).join(BusinessUnit, BusinessUnit.id == ReviewForum.unit_id).where(ReviewForum.active, ~exists(upcoming))
     return (await session.exec(query)).all()
 
 

@@ -62,6 +62,8 @@ async def test_a_lead_schedules_a_forum_and_rsvps_update_the_announcement_in_pla
     await until(lambda: len(fake_slack.ok("chat.postEphemeral")) == 3)
     # (Interactions run after their acks, so the replies may come in any order.)
     assert sorted((e["user"], "You're going" in json.dumps(e)) for e in fake_slack.ok("chat.postEphemeral")) == [("UANA", True), ("UANA", True), ("UBO", False)]
+    # Two answers, two updates (the repeated press adds none); whichever landed last shows both.
+    await until(lambda: len([u for u in fake_slack.ok("chat.update") if u["ts"] == ts]) == 2)
     updates = [u for u in fake_slack.ok("chat.update") if u["ts"] == ts]
     assert len(updates) == 2 and rsvps(updates[-1]).endswith("1 going · 1 can't make it")
     async with sessions() as session:
