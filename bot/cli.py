@@ -6,6 +6,7 @@
     mlpulse db upgrade                   create or migrate the database schema
     mlpulse models import [FILE]         sync app.yaml into the database
     mlpulse models list                  list the registered models
+    mlpulse teams package [--out FILE]   write the Teams app package (zip) to upload
 """
 
 from __future__ import annotations
@@ -31,14 +32,12 @@ mlpulse run: no chat platform is configured, so there is nothing to connect to.
 
 To run on Slack, set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode, no
 public URL needed) or SLACK_SIGNING_SECRET (HTTP mode). To run on Microsoft Teams,
-set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD. The README explains where each
-comes from.
+set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (and MICROSOFT_APP_TENANT_ID and
+MICROSOFT_APP_TYPE for a single-tenant bot). The README explains where each comes
+from. `mlpulse run --teams-emulator` serves Teams without authentication, for local
+testing only.
 
 To try mlpulse without a chat account, run:  mlpulse shell --demo"""
-TEAMS_NOT_YET = """\
-mlpulse run: Microsoft Teams credentials are set, but this build of mlpulse runs on
-Slack only; the Teams adapter is not in it yet. Set the Slack variables (see the
-README), or use `mlpulse shell` and `mlpulse tick` meanwhile."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot on the configured chat platforms")
     run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack's HTTP mode, Teams and /healthz (default 3000)")
     run.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    run.add_argument("--teams-emulator", action="store_true", help="serve Teams at /api/messages with no app id and no authentication (local use only)")
     run.set_defaults(handler=_run)
 
     tick = commands.add_parser("tick", help="run one scheduler tick and exit")
@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, nargs="?", help="the file to import (default: the configured app.yaml)")
     imp.set_defaults(handler=_models_import)
     models.add_parser("list", help="list the registered models").set_defaults(handler=_models_list)
+
+    teams = commands.add_parser("teams", help="Microsoft Teams").add_subparsers(dest="teams_command", metavar="ACTION", required=True)
+    package = teams.add_parser("package", help="write the Teams app package (manifest and icons) as a zip to upload")
+    package.add_argument("--out", type=Path, default=Path("mlpulse-teams.zip"), help="where to write it (default: mlpulse-teams.zip)")
+    package.add_argument("--version", default="1.0.0", help="the app version Teams shows; raise it for each upload (default 1.0.0)")
+    package.add_argument("--website", default="https://github.com/mlpulse/mlpulse", help="your organisation's page about the bot")
+    package.set_defaults(handler=_teams_package)
     return parser
 
 
@@ -159,8 +166,10 @@ async def _read_line(prompt: str) -> str | None:
 
 def _run(args) -> int:
     settings = load_settings(args.config)
-    if not settings.has_slack:
-        print(TEAMS_NOT_YET if settings.has_teams else NO_CREDENTIALS, file=sys.stderr)
+    if args.teams_emulator:
+        settings = settings.model_copy(update={"teams_emulator": True})
+    if not settings.platforms:
+        print(NO_CREDENTIALS, file=sys.stderr)
         return 2
     from bot.run import run_bot
 
@@ -263,3 +272,19 @@ def _models_list(args) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _teams_package(args) -> int:
+    from bot.teams.manifest import write_package
+
+    settings = load_settings(args.config)
+    if not settings.microsoft_app_id:
+        print("mlpulse teams package: set MICROSOFT_APP_ID (the Azure Bot's app id) first; the manifest names the bot by it.", file=sys.stderr)
+        return 2
+    try:
+        path = write_package(args.out, settings.microsoft_app_id, args.version, args.website)
+    except ValueError:
+        print(f"mlpulse teams package: MICROSOFT_APP_ID {settings.microsoft_app_id!r} is not an app id (a GUID such as 00000000-0000-0000-0000-000000000000).", file=sys.stderr)
+        return 2
+    print(f"Wrote {path}. Upload it in Teams: Apps → Manage your apps → Upload an app (or in the Teams admin center).")
+    return 0

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from handlers.context import Policy
 from handlers.declarations import SECRET_KEYS, PortfolioDecl, find_reference_errors
 
 DEFAULT_CONFIG = Path("app.yaml")
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 PLACEHOLDERS = ("changeme", "change-me", "your-", "xoxb-your", "xapp-your", "todo", "placeholder", "<", "...")
 
 
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_emulator: bool = Field(default=False, exclude=True, description="serve Teams with no app id (set by `mlpulse run --teams-emulator`, never by the environment)")
     mlpulse_config: Path = DEFAULT_CONFIG
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "microsoft_app_password")
@@ -62,6 +65,20 @@ class Settings(BaseSettings):
             if not raw or any(raw.startswith(p) or raw == p.strip("-") for p in PLACEHOLDERS):
                 raise ValueError("looks like a placeholder, not a real secret")
         return value
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_type(cls, value: str, info: ValidationInfo) -> str:
+        """Accept the three Azure Bot app types, and insist on what each needs to get tokens."""
+        kind = {t.lower(): t for t in APP_TYPES}.get(value.strip().lower())
+        if kind is None:
+            raise ValueError(f"must be one of {', '.join(APP_TYPES)} (the app type of the Azure Bot resource)")
+        if info.data.get("microsoft_app_id"):
+            if kind != "UserAssignedMSI" and info.data.get("microsoft_app_password") is None:
+                raise ValueError(f"{kind} needs MICROSOFT_APP_PASSWORD (the client secret of the bot's app registration)")
+            if kind != "MultiTenant" and not info.data.get("microsoft_app_tenant_id"):
+                raise ValueError(f"{kind} needs MICROSOFT_APP_TENANT_ID (the directory the bot's app registration lives in)")
+        return kind
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -75,7 +92,12 @@ class Settings(BaseSettings):
 
     @property
     def has_teams(self) -> bool:
-        return bool(self.microsoft_app_id)
+        return bool(self.microsoft_app_id) or self.teams_emulator
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """Return the chat platforms `mlpulse run` connects to."""
+        return tuple(name for name, on in (("slack", self.has_slack), ("teams", self.has_teams)) if on)
 
     def policy(self) -> Policy:
         """Return the handler-facing policy this configuration implies."""
@@ -88,6 +110,7 @@ class Settings(BaseSettings):
             digest_cron=self.app.digest.cron,
             digest_channel=self.app.digest.channel,
             stories_channel=self.app.stories.channel or self.app.digest.channel,
+            platforms=self.platforms,
         )
 
 
@@ -100,7 +123,7 @@ class _SecretsOnlyEnv(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._env().items() if k != "app"}
+        return {k: v for k, v in self._env().items() if k not in ("app", "teams_emulator")}
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

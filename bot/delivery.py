@@ -76,6 +76,70 @@ class Messenger(Protocol):
         """Return the message tagged `key` if it was already sent (after a crash), else None."""
 
 
+def serves(messenger: Messenger, platform: str | None) -> bool:
+    """Tell whether a messenger sends on this platform (a `Messengers` serves several)."""
+    return platform in getattr(messenger, "platforms", (messenger.platform,))
+
+
+def channel_on(platform: str, channel: str, platforms: tuple[str, ...]) -> str | None:
+    """Return how `platform` names a channel from app.yaml, or None when it is another platform's.
+
+    `teams:ml-digest` and `slack:#ml-digest` name one platform's channel; a bare name
+    means the only platform running, or Slack when both are.
+    """
+    prefix, _, rest = channel.partition(":")
+    if rest and prefix in ("slack", "teams"):
+        return rest if prefix == platform else None
+    return channel if platform == (platforms[0] if len(platforms) == 1 else "slack") else None
+
+
+class Messengers:
+    """Several platforms' messengers as one: each message goes where its target can be reached.
+
+    A channel goes to the platform app.yaml names it on (see `channel_on`). A person is
+    tried on each platform in turn, Teams first (a stored Teams conversation proves they
+    use it), and is `Unreachable` only when no platform can reach them.
+    """
+
+    def __init__(self, *messengers: Messenger):
+        order = {"teams": 0, "shell": 1, "slack": 2}
+        self._all = sorted(messengers, key=lambda m: order.get(m.platform, 1))
+        self.platforms = tuple(m.platform for m in messengers)
+        self.platform = self.platforms[0]
+
+    def _for(self, platform: str) -> Messenger:
+        return next(m for m in self._all if m.platform == platform)
+
+    def _candidates(self, target: Target, thread: MessageRef | None) -> list[tuple[Messenger, Target]]:
+        if thread is not None:
+            return [(self._for(thread.platform), target)]
+        if target.channel is not None:
+            named = [(m, channel_on(m.platform, target.channel, self.platforms)) for m in self._all]
+            return [(m, Target(channel=channel)) for m, channel in named if channel is not None]
+        return [(m, target) for m in self._all]
+
+    async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
+        reasons = []
+        for messenger, own in self._candidates(target, thread):
+            try:
+                return await messenger.send(own, view, thread, key)
+            except Unreachable as exc:
+                reasons.append(str(exc))
+        raise Unreachable("; ".join(reasons) or f"no running platform has the channel {target.channel!r}")
+
+    async def update(self, ref: MessageRef, view: Message) -> None:
+        await self._for(ref.platform).update(ref, view)
+
+    async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
+        for messenger, own in self._candidates(target, thread):
+            try:
+                if (ref := await messenger.find_sent(own, thread, key)) is not None:
+                    return ref
+            except Unreachable:
+                continue
+        return None
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -119,7 +183,7 @@ async def _prepare(session, messenger: Messenger, policy: Policy, now, message, 
     thread = None
     if message.thread_of_id:
         parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
-        if parent and parent.message_id and parent.platform == messenger.platform:
+        if parent and parent.message_id and serves(messenger, parent.platform):
             thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
     return message, view, Target(person=person, channel=message.channel), thread
 
@@ -130,7 +194,7 @@ async def _prepare_update(session, messenger: Messenger, now, message, report: D
     if original is not None and original.status == "queued":  # it will show the current state itself; check again soon
         await delivery_store.update_message_status(session=session, message_id=message.id, status="queued", not_before=now + UPDATE_WAIT)
         return None
-    if original is None or original.status != "sent" or original.platform != messenger.platform:
+    if original is None or original.status != "sent" or not serves(messenger, original.platform):
         await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
         report.skipped += 1
         return None

@@ -2,7 +2,10 @@
 
 Slack runs in Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), and
 otherwise in HTTP mode at POST /slack/events, verified with SLACK_SIGNING_SECRET.
-Either way one aiohttp server answers GET /healthz, and the scheduler ticks.
+Teams runs when MICROSOFT_APP_ID is set (or `--teams-emulator` asks for it without
+authentication, for local use), at POST /api/messages. Both can run at once against
+one database; one aiohttp server answers all of it and GET /healthz, and the
+scheduler ticks.
 """
 
 from __future__ import annotations
@@ -11,37 +14,53 @@ import asyncio
 import logging
 import signal
 
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
 from bot.config import Settings
+from bot.delivery import Messengers
 from bot.runtime import Runtime
 from bot.scheduler import build_scheduler
 from bot.server import build_web_app, start_server
-from bot.slack.app import build_slack_app
-from bot.slack.directory import SlackDirectory
-from bot.slack.messenger import SlackMessenger, web_client
 
 log = logging.getLogger(__name__)
 
 
-async def run_bot(settings: Settings, host: str, port: int, stop: asyncio.Event | None = None, ready: asyncio.Future | None = None) -> None:
+async def run_bot(settings: Settings, host: str, port: int, stop: asyncio.Event | None = None, ready: asyncio.Future | None = None, **teams_options) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM); report the bound port through `ready`."""
     stop = stop or _stop_on_signals()
-    client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     runtime = await Runtime.start(settings, messenger=None)
-    directory = SlackDirectory(runtime, client)
-    runtime.messenger = SlackMessenger(client, directory)
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    slack_app = build_slack_app(runtime, client, directory, secret)
-    socket = None
-    if settings.slack_app_token:
-        socket = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value(), web_client=client)
-        await socket.connect_async()
-    runner, bound = await start_server(build_web_app(None if socket else slack_app), host, port)
+    messengers, modes = [], []
+    slack_app = socket = teams = None
+    if settings.has_slack:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        from bot.slack.app import build_slack_app
+        from bot.slack.directory import SlackDirectory
+        from bot.slack.messenger import SlackMessenger, web_client
+
+        client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        directory = SlackDirectory(runtime, client)
+        messengers.append(SlackMessenger(client, directory))
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        slack_app = build_slack_app(runtime, client, directory, secret)
+        if settings.slack_app_token:
+            socket = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value(), web_client=client)
+            await socket.connect_async()
+    if settings.has_teams:
+        from bot.teams.app import build_teams
+
+        teams = build_teams(runtime, settings, **teams_options)
+        messengers.append(teams.messenger)
+        if not settings.microsoft_app_id:
+            log.warning("Teams runs WITHOUT authentication (no MICROSOFT_APP_ID): anyone who can reach this port can act as anyone. For local use only.")
+    runtime.messenger = Messengers(*messengers)
+    web_app = build_web_app(None if socket else slack_app, (teams.adapter, teams.wiring) if teams else None)
+    runner, bound = await start_server(web_app, host, port)
     scheduler = build_scheduler(runtime)
     scheduler.start()
-    mode = "Socket Mode" if socket else f"HTTP mode at http://{host}:{bound}/slack/events"
-    log.info("mlpulse is running on Slack (%s); health at http://%s:%d/healthz", mode, host, bound)
+    if slack_app is not None:
+        modes.append("Slack in Socket Mode" if socket else f"Slack at http://{host}:{bound}/slack/events")
+    if teams is not None:
+        modes.append(f"Teams at http://{host}:{bound}/api/messages")
+    log.info("mlpulse is running on %s; health at http://%s:%d/healthz", " and ".join(modes), host, bound)
     if ready is not None:
         ready.set_result(bound)
     try:

@@ -20,6 +20,8 @@ class Policy:
     digest_cron: str = "0 9 * * mon"
     digest_channel: str | None = None
     stories_channel: str | None = None
+    platforms: tuple[str, ...] = ()
+    """The chat platforms the bot runs on (none in the shell)."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from handlers.matching import best_match
 from handlers.text import ago, day, percent, when
 from handlers.views import PAGE_SIZE, Button, Field, Message, Reply, ReplyMode, Section, Style, notice
 from storage import checkins as checkin_store
+from storage import conversations as conversation_store
 from storage import forums as forum_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
@@ -244,6 +245,9 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
             Section(text=f"“{c.comment[:300]}” — {p.display_name}", buttons=(Button(ActionId.STORY_FROM_CHECKIN, "Make it a story", str(c.id)),))
             for c, p in glowing
         ]
+    if model.status == "active" and (unreachable := await unreachable_in_teams(session, ctx, stakeholders)):
+        sections.append(Section(text=f"Not reachable in Teams until the app is installed for them: {', '.join(p.display_name for p in unreachable)}. "
+                                     "Their check-ins wait and go out once they install it."))
     stories = await story_store.list_posted_stories(session=session, model_id=model.id, limit=3)
     if stories:
         sections.append(Section(text="Success stories:\n" + "\n".join(f"• {s.headline}" for s in stories)))
@@ -255,6 +259,16 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
         sections.insert(0, Section(text=f"Deprecation candidate since {day(model.deprecation_candidate_since.date())}: {model.deprecation_reason}."))
     emoji = HEALTH_EMOJI[Health(model.health)] if model.status == "active" else "⚫"
     return Reply(Message(f"{emoji} {model.name} ({model.key}) · {status}", text, tuple(sections), buttons), ReplyMode.EPHEMERAL)
+
+
+async def unreachable_in_teams(session: AsyncSession, ctx: Context, people: list[Person]) -> list[Person]:
+    """Return who cannot be sent anything: on Teams with no personal chat with the bot, and not on Slack."""
+    if "teams" not in ctx.policy.platforms:
+        return []
+    reachable = await conversation_store.list_reachable_people(session=session, platform="teams", person_ids=[p.id for p in people])
+    if "slack" in ctx.policy.platforms:
+        reachable |= await people_store.list_people_with_identity(session=session, platform="slack", person_ids=[p.id for p in people])
+    return [p for p in people if p.id not in reachable]
 
 
 def _history_line(checkin, person: Person, tz) -> str:

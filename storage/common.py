@@ -19,5 +19,13 @@ def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict | l
     This is how work is claimed: whoever inserts the key first owns it, and everyone
     else (another tick, a replica, a retry) inserts nothing.
     """
-    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
-    return insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    return _insert(session)(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+
+
+def upsert(session: AsyncSession, table: Any, values: dict, conflict: list[str], changed: dict):
+    """Build an INSERT that, when the unique key `conflict` exists, updates that row with `changed`."""
+    return _insert(session)(table).values(values).on_conflict_do_update(index_elements=conflict, set_=changed)
+
+
+def _insert(session: AsyncSession):
+    return postgresql.insert if dialect(session) == "postgresql" else sqlite.insert

@@ -133,3 +133,11 @@ async def create_identity(*, session: AsyncSession, person_id: int, platform: st
     """Record how a person is known on a platform, unless that is recorded already."""
     session.add(PlatformIdentity(person_id=person_id, platform=platform, external_id=external_id))
     await session.flush()
+
+
+async def list_people_with_identity(*, session: AsyncSession, platform: str, person_ids: Sequence[int]) -> set[int]:
+    """Return which of these people are known on a platform."""
+    if not person_ids:
+        return set()
+    query = select(PlatformIdentity.person_id).where(PlatformIdentity.platform == platform, PlatformIdentity.person_id.in_(person_ids))
+    return set((await session.exec(query)).all())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PLATFORM_LIBRARIES = {"slack_bolt", "slack_sdk", "botbuilder", "aiohttp"}
+PLATFORM_LIBRARIES = {"slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "aiohttp"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -52,7 +52,9 @@ class ConversationReference(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
     scope: str = Field(max_length=16, description="'person' or 'channel'")
-    scope_id: str = Field(max_length=256)
+    scope_id: str = Field(max_length=256, description="a person's platform id, or a channel's id")
+    name: str | None = Field(default=None, max_length=256, description="a channel's name, to find it by the name app.yaml gives")
+    conversation_id: str | None = Field(default=None, max_length=256, index=True, description="the platform's id of the conversation")
     reference: str = Field(description="the platform's reference, as JSON")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

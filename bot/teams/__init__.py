@@ -1,0 +1,1 @@
+"""Bot layer: Microsoft Teams, through botbuilder's CloudAdapter."""

@@ -1,0 +1,232 @@
+"""Bot layer: the Teams app, botbuilder's CloudAdapter wired to the platform-agnostic router.
+
+People type the same commands as in Slack, without the slash, to the bot in a
+personal chat or by @mentioning it in a channel (`mlstatus churn`, `report`, `help`).
+Buttons and forms are Adaptive Cards whose `Action.Submit` comes back as a message
+activity carrying the card's data; the card is then updated in place:
+
+- a button on a card: the card is rewritten with the handler's answer (REPLACE);
+- a form: errors come back inline on the same card; once accepted, the form card
+  is replaced by the confirmation, so it cannot be submitted twice;
+- an answer meant for the person only (EPHEMERAL, a FORM) that was asked for in a
+  channel goes to their personal chat, since Teams has no private replies in
+  channels, and the channel thread says so.
+
+The same submit delivered twice (Teams retries when the bot is slow) carries the
+same activity id, which becomes the handler's idempotency key.
+
+Every activity leaves its conversation reference behind (see `TeamsDirectory`); the
+installation events also greet, once, and a team install learns the team's channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
+
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+from bot.config import Settings
+from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
+from bot.teams.cards import Submission, card_message, submission
+from bot.teams.directory import TeamsDirectory, channel_of
+from bot.teams.messenger import TeamsMessenger, post_activity
+from handlers import router
+from handlers.views import Message, Reply, ReplyMode, notice
+
+log = logging.getLogger(__name__)
+PLATFORM = "teams"
+
+# What people may type first, with or without a slash; anything else goes to /mlpulse.
+COMMAND_WORDS = {
+    "mlstatus": "/mlstatus", "status": "/mlstatus",
+    "mlreport": "/mlreport", "report": "/mlreport",
+    "mlstory": "/mlstory", "story": "/mlstory",
+    "mlforum": "/mlforum", "forum": "/mlforum",
+    "mlpulse": "/mlpulse",
+}
+SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
+
+
+def command_of(text: str) -> str:
+    """Turn what was typed to the bot ('mlstatus churn', 'report', 'away until ...') into a router command."""
+    words = " ".join(html.unescape(text).split()).split(maxsplit=1)
+    if not words:
+        return "/mlpulse help"
+    first, rest = words[0].lstrip("/").lower(), (words[1] if len(words) > 1 else "")
+    if first in COMMAND_WORDS:
+        return f"{COMMAND_WORDS[first]} {rest}".strip()
+    return f"/mlpulse {' '.join(words)}"
+
+
+def _personal(activity: Activity) -> bool:
+    return not activity.conversation or (activity.conversation.conversation_type or "personal") == "personal"
+
+
+class TeamsWiring:
+    """Turns Teams activities into handler calls and handler replies into Teams calls."""
+
+    def __init__(self, runtime: Runtime, directory: TeamsDirectory, app_id: str | None = None):
+        self.runtime, self.directory, self.app_id = runtime, directory, app_id or ""
+
+    async def on_turn(self, context: TurnContext) -> None:
+        """Handle one activity; a failure is logged and, for a message, told to the person."""
+        try:
+            kind = context.activity.type
+            if kind == ActivityTypes.message:
+                await self.on_message(context)
+            elif kind == ActivityTypes.conversation_update:
+                await self.on_conversation_update(context)
+            elif kind == ActivityTypes.installation_update:
+                await self.on_installation_update(context)
+        except Exception:
+            log.exception("handling a Teams %s activity failed", context.activity.type)
+            if context.activity.type == ActivityTypes.message:
+                try:
+                    await context.send_activity(SORRY)
+                except Exception:  # the connector itself is failing; the log has it
+                    log.warning("could not tell the person that their message failed")
+            return
+        try:
+            await self.runtime.deliver()
+        except Exception:  # best effort: the next tick sends whatever is still queued
+            log.exception("sending what the activity queued failed; the next tick will retry")
+
+    async def act(self, context: TurnContext, handler, *args, learn: bool = True, **kwargs) -> Reply:
+        """Run a handler as the sender; with `learn=False` a stranger is a guest and nothing about them is stored."""
+        try:
+            person = await (self.directory.person_for(context) if learn else self.directory.find_person(context))
+            if learn:
+                await self.directory.remember(context, person)
+        except DATABASE_ERRORS as exc:
+            log.error("could not resolve a Teams user: %s", exc.__class__.__name__)
+            return notice(TRY_AGAIN)
+        return await self.runtime.act(person.id if person else None, PLATFORM, handler, *args, conversation=context.activity.conversation.id, **kwargs)
+
+    async def on_message(self, context: TurnContext) -> None:
+        activity = context.activity
+        sent = submission(activity.value)
+        if sent is not None:
+            await self.on_submission(context, sent)
+            return
+        if activity.value and not activity.text:
+            return  # a card from elsewhere (or an older mlpulse) sent something we cannot read
+        command = command_of(TurnContext.remove_recipient_mention(activity) or "")
+        reply = await self.act(context, router.handle_command, command, learn=not router.identity_optional(command=command))
+        await self.show(context, reply)
+
+    async def on_submission(self, context: TurnContext, sent: Submission) -> None:
+        request_id = f"teams:{context.activity.id}"
+        if sent.form is not None:
+            values = dict(sent.values)
+            learn = not router.identity_optional(form=sent.form, values=values)
+            reply = await self.act(context, router.handle_submit, sent.form, sent.state, values, request_id=request_id, learn=learn)
+            await self.show(context, reply, card_id=context.activity.reply_to_id, from_form=True)
+            return
+        learn = not router.identity_optional(action=sent.action)
+        reply = await self.act(context, router.handle_action, sent.action, sent.value, request_id=request_id, learn=learn)
+        await self.show(context, reply, card_id=context.activity.reply_to_id)
+
+    async def on_conversation_update(self, context: TurnContext) -> None:
+        activity = context.activity
+        bot = activity.recipient.id if activity.recipient else None
+        if any(m.id == bot for m in activity.members_removed or []):
+            await self.directory.forget(context)
+        elif any(m.id == bot for m in activity.members_added or []):
+            await self.installed(context)
+
+    async def on_installation_update(self, context: TurnContext) -> None:
+        action = (context.activity.action or "").lower()
+        if action.startswith("remove"):
+            await self.directory.forget(context)
+        elif action.startswith("add"):
+            await self.installed(context)
+
+    async def installed(self, context: TurnContext) -> None:
+        """Remember where the app was installed and greet there once."""
+        activity = context.activity
+        personal = _personal(activity)
+        person = await self.directory.person_for(context) if personal and activity.from_property else None
+        if not await self.directory.remember(context, person):
+            return  # Teams sends both conversationUpdate and installationUpdate: greet once
+        if channel_of(activity) is not None:
+            await self.remember_team_channels(context)
+        help_text = router.help_view().text
+        if personal:
+            name = person.display_name if person else "there"
+            view = Message(f"Hi {name}, I'm mlpulse", "I'll check in here now and then about the ML models your team uses, "
+                           "and you can tell me when one stops working. Type any of these, without the slash:\n\n" + help_text)
+        else:
+            view = Message("mlpulse is here", "I post the weekly digest, review-forum announcements and success stories in the channels "
+                           "app.yaml names. @mention me with any of these, without the slash:\n\n" + help_text)
+        await context.send_activity(card_message(view))
+
+    async def remember_team_channels(self, context: TurnContext) -> None:
+        """Learn every channel of the team the app was added to, so app.yaml can name any of them."""
+        team_id = ((context.activity.channel_data or {}).get("team") or {}).get("id")
+        try:
+            # botbuilder's Teams client is synchronous (TeamsInfo.get_team_channels would block
+            # the event loop for the whole HTTP call), so it runs in a thread.
+            client = await TeamsInfo.get_teams_connector_client(context)
+            channels = (await asyncio.to_thread(client.teams.get_teams_channels, team_id)).conversations
+        except Exception as exc:  # the channel the app was added in is known already
+            log.warning("could not list the team's channels: %s", exc.__class__.__name__)
+            return
+        await self.directory.remember_channels(context, [(c.id, c.name) for c in channels])
+
+    async def show(self, context: TurnContext, reply: Reply, card_id: str | None = None, from_form: bool = False) -> None:
+        """Show a handler's reply where the person acted, in place when it answers a card."""
+        activity = context.activity
+        users = await self.directory.users_for({m.person_id for m in reply.view.all_mentions()}) if isinstance(reply.view, Message) else {}
+        message = card_message(reply.view, users)
+        in_place = card_id is not None and (reply.mode == ReplyMode.REPLACE or from_form)
+        if in_place:
+            message.id = card_id
+            await context.update_activity(message)
+        elif reply.mode in (ReplyMode.EPHEMERAL, ReplyMode.FORM) and not _personal(activity):
+            await self.send_privately(context, message)
+            await context.send_activity(Activity(type=ActivityTypes.message, text="I sent you the answer in our personal chat."))
+        else:
+            await context.send_activity(message)
+
+    async def send_privately(self, context: TurnContext, message: Activity) -> None:
+        """Send to the sender's personal chat with the bot (Teams opens it, or returns the existing one)."""
+        activity = context.activity
+        tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id") or (activity.conversation.tenant_id if activity.conversation else None)
+        parameters = ConversationParameters(
+            is_group=False, bot=activity.recipient, members=[ChannelAccount(id=activity.from_property.id)], tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+
+        async def deliver(private: TurnContext) -> None:
+            await post_activity(private, message)
+
+        await context.adapter.create_conversation(self.app_id, deliver, parameters, activity.channel_id, activity.service_url)
+
+
+@dataclass
+class Teams:
+    """Everything `mlpulse run` needs for Teams: the adapter, what handles each turn, and the messenger."""
+
+    adapter: CloudAdapter
+    wiring: TeamsWiring
+    messenger: TeamsMessenger
+
+
+def build_teams(runtime: Runtime, settings: Settings, **messenger_options) -> Teams:
+    """Return the Teams adapter (authenticating as the configured Azure Bot) wired to the router."""
+    password = settings.microsoft_app_password.get_secret_value() if settings.microsoft_app_password else ""
+    config = SimpleNamespace(
+        APP_ID=settings.microsoft_app_id or "", APP_PASSWORD=password,
+        APP_TYPE=settings.microsoft_app_type, APP_TENANTID=settings.microsoft_app_tenant_id or "",
+    )
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+    directory = TeamsDirectory(runtime)
+    return Teams(adapter, TeamsWiring(runtime, directory, settings.microsoft_app_id), TeamsMessenger(adapter, directory, settings.microsoft_app_id, **messenger_options))

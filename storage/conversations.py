@@ -1,0 +1,107 @@
+"""Storage layer: where the bot can reach people and channels without being spoken to first.
+
+Teams lets a bot message someone only through a conversation it has seen: the
+reference captured when the app was installed for them, or from any message. These
+queries keep one reference per (platform, scope, id), the latest one winning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.common import upsert
+from storage.models import ConversationReference, OutboundMessage, PlatformIdentity
+
+PERSON = "person"
+CHANNEL = "channel"
+
+
+async def update_reference(
+    *, session: AsyncSession, platform: str, scope: str, scope_id: str, conversation_id: str, reference: str, now: datetime, name: str | None = None
+) -> bool:
+    """Store the latest reference of a person or channel; return True when it was not known before."""
+    values = dict(platform=platform, scope=scope, scope_id=scope_id, conversation_id=conversation_id, reference=reference, name=name, updated_at=now)
+    changed = {"reference": reference, "conversation_id": conversation_id, "updated_at": now, **({"name": name} if name else {})}
+    known = await get_reference(session=session, platform=platform, scope=scope, scope_id=scope_id)
+    await session.exec(upsert(session, ConversationReference, values, ["platform", "scope", "scope_id"], changed))
+    return known is None
+
+
+async def get_reference(*, session: AsyncSession, platform: str, scope: str, scope_id: str) -> str | None:
+    """Return the stored reference (JSON) of a person or channel, if any."""
+    query = select(ConversationReference.reference).where(
+        ConversationReference.platform == platform, ConversationReference.scope == scope, ConversationReference.scope_id == scope_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_reference_by_conversation(*, session: AsyncSession, platform: str, conversation_id: str) -> str | None:
+    """Return a stored reference to the conversation with this id (to update a message sent there)."""
+    query = select(ConversationReference.reference).where(
+        ConversationReference.platform == platform, ConversationReference.conversation_id == conversation_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def delete_reference(*, session: AsyncSession, platform: str, scope: str, scope_id: str) -> None:
+    """Forget a person's or channel's reference (the app was uninstalled there)."""
+    await session.exec(
+        delete(ConversationReference).where(
+            ConversationReference.platform == platform, ConversationReference.scope == scope, ConversationReference.scope_id == scope_id
+        )
+    )
+
+
+async def get_person_reference(*, session: AsyncSession, platform: str, person_id: int) -> str | None:
+    """Return the reference of a person's personal chat on a platform, if the app was installed for them."""
+    query = (
+        select(ConversationReference.reference)
+        .join(PlatformIdentity, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id))
+        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id == person_id)
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_channel_reference(*, session: AsyncSession, platform: str, channel: str) -> str | None:
+    """Return the reference of a channel named by its id or (case-insensitively) its name."""
+    by_id = await get_reference(session=session, platform=platform, scope=CHANNEL, scope_id=channel)
+    if by_id is not None:
+        return by_id
+    query = (
+        select(ConversationReference.reference)
+        .where(ConversationReference.platform == platform, ConversationReference.scope == CHANNEL, func.lower(ConversationReference.name) == channel.lower())
+        .order_by(ConversationReference.updated_at.desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def list_reachable_people(*, session: AsyncSession, platform: str, person_ids: Sequence[int]) -> set[int]:
+    """Return which of these people have a personal chat with the bot on a platform."""
+    if not person_ids:
+        return set()
+    query = (
+        select(PlatformIdentity.person_id)
+        .join(ConversationReference, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id))
+        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id.in_(person_ids))
+    )
+    return set((await session.exec(query)).all())
+
+
+async def update_unreachable_messages(*, session: AsyncSession, person_id: int, now: datetime) -> int:
+    """Queue again what could not reach a person for want of a conversation; return how many.
+
+    Called when a reference for them is captured: a check-in that failed because the
+    app was not installed goes out now (it is rendered afresh, so an answered or
+    expired one is skipped rather than sent).
+    """
+    result = await session.exec(
+        update(OutboundMessage)
+        .where(OutboundMessage.person_id == person_id, OutboundMessage.status == "failed", OutboundMessage.last_error.like("Unreachable:%"))
+        .values(status="queued", not_before=now, attempts=0, claimed_until=None, last_error=None)
+    )
+    return result.rowcount or 0
