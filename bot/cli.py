@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock, SystemClock
@@ -110,7 +110,7 @@ def _instant(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 instant, e.g. 2026-12-01T10:00+01:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _printing_messenger() -> ShellMessenger:
@@ -270,10 +270,6 @@ def _models_list(args) -> int:
     return asyncio.run(run())
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _teams_package(args) -> int:
     from bot.teams.manifest import write_package
 
@@ -288,3 +284,8 @@ def _teams_package(args) -> int:
         return 2
     print(f"Wrote {path}. Upload it in Teams: Apps → Manage your apps → Upload an app (or in the Teams admin center).")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

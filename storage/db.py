@@ -101,7 +101,9 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
             yield session
             await session.commit()
         except BaseException:
-            await session.rollback()
+            # Shielded: a task cancelled twice (a shutdown, a task group) must still let go
+            # of its transaction, or on SQLite its write lock outlives it.
+            await asyncio.shield(session.rollback())
             raise
 
 

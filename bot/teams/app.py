@@ -24,20 +24,20 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from copy import copy
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
-
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
 from bot.config import Settings
 from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
 from bot.teams.cards import Submission, card_message, submission
 from bot.teams.directory import TeamsDirectory, channel_of
-from bot.teams.messenger import TeamsMessenger, post_activity
+from bot.teams.messenger import TeamsMessenger
 from handlers import router
 from handlers.views import Message, Reply, ReplyMode, notice
 
@@ -68,6 +68,14 @@ def command_of(text: str) -> str:
 
 def _personal(activity: Activity) -> bool:
     return not activity.conversation or (activity.conversation.conversation_type or "personal") == "personal"
+
+
+async def post_activity(context: TurnContext, activity: Activity, reply_to: str | None = None):
+    """Send an activity in a turn the bot began (a conversation it created) as a new message (or a reply to `reply_to`), returning Teams' answer."""
+    out = TurnContext.apply_conversation_reference(copy(activity), TurnContext.get_conversation_reference(context.activity))
+    out.reply_to_id = reply_to
+    [response] = await context.adapter.send_activities(context, [out])
+    return response
 
 
 class TeamsWiring:

@@ -1,7 +1,7 @@
 """Bot layer: the Teams messenger, the delivery seam on Microsoft Teams.
 
-Everything goes out proactively through a stored conversation reference and
-`continue_conversation`: a check-in to the person's personal chat, a digest or an
+Everything goes out proactively through a stored conversation reference, on the
+connector client that `continue_conversation` would use: a check-in to the person's personal chat, a digest or an
 announcement as a new post in a channel. A person with no stored reference cannot be
 written to at all (Teams requires the app to be installed for them), and that is
 raised as `Unreachable`, which the outbox records and /mlstatus reports.
@@ -19,11 +19,11 @@ recording it is the one case that can repeat a message.
 from __future__ import annotations
 
 import asyncio
-from copy import copy
 import base64
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable
+from copy import copy
 
 from aiolimiter import AsyncLimiter
 from botbuilder.core import TurnContext
@@ -78,18 +78,16 @@ def file_activity(view: Message) -> Activity | None:
     return Activity(type=ActivityTypes.message, attachments=files) if files else None
 
 
-async def post_activity(context: TurnContext, activity: Activity, reply_to: str | None = None):
-    """Send an activity in a proactive turn as a new message (or a reply to `reply_to`), returning Teams' answer."""
-    out = TurnContext.apply_conversation_reference(copy(activity), TurnContext.get_conversation_reference(context.activity))
-    out.reply_to_id = reply_to
-    [response] = await context.adapter.send_activities(context, [out])
-    return response
+def _addressed(activity: Activity, reference) -> Activity:
+    """Return a copy of an outgoing activity addressed to the conversation of `reference`."""
+    return TurnContext.apply_conversation_reference(copy(activity), reference)
 
 
 class TeamsMessenger:
     """Sends and updates cards on Teams through stored conversation references, paced and patient with 429s."""
 
     platform = "teams"
+    concurrency = 8  # sends in flight at once: each is its own HTTP round trip to the connector
 
     def __init__(self, adapter, directory: TeamsDirectory, app_id: str | None, per_second: float = PER_SECOND,
                  per_conversation: float = PER_CONVERSATION_PER_SECOND, sleep: Callable[[float], Awaitable] = asyncio.sleep):
@@ -99,6 +97,7 @@ class TeamsMessenger:
         self._per_conversation = per_conversation
         self._conversations: dict[str, AsyncLimiter] = {}
         self._sleep = sleep
+        self._connectors: dict[str, object] = {}
 
     async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
         if target.person is not None and target.channel is None:
@@ -113,41 +112,52 @@ class TeamsMessenger:
         activity = card_message(view, users)
         files = file_activity(view)
         reply_to = thread.message_id if thread is not None else None  # a reminder replies in its question's thread
-        sent: list[str] = []
+        connector = await self._connector(reference.service_url)
+        conversation = reference.conversation.id
+        card = _addressed(activity, reference)
 
-        async def post(context: TurnContext) -> None:
-            sent.append((await post_activity(context, activity, reply_to)).id)
+        async def post():
+            if reply_to:
+                return await connector.conversations.reply_to_activity(conversation, reply_to, card)
+            return await connector.conversations.send_to_conversation(conversation, card)
 
-        async def attach(context: TurnContext) -> None:
-            await post_activity(context, files, reply_to)
-
-        await self._call(reference.conversation.id, lambda: self.adapter.continue_conversation(reference, post, self.app_id))
+        sent = await self._call(conversation, post)
         if files is not None:
             # The card went out and is recorded either way: a file that cannot follow it
             # is logged, never a reason to send the card again.
             try:
-                await self._call(reference.conversation.id, lambda: self.adapter.continue_conversation(reference, attach, self.app_id))
+                await self._call(conversation, lambda: connector.conversations.send_to_conversation(conversation, _addressed(files, reference)))
             except Exception as exc:
                 log.warning("the files of %s did not reach Teams: %s", key, exc)
-        return MessageRef(self.platform, reference.conversation.id, sent[0])
+        return MessageRef(self.platform, conversation, sent.id)
 
     async def update(self, ref: MessageRef, view: Message) -> None:
         reference = await self.directory.reference_for(conversation_id=ref.conversation_id)
         if reference is None:
             raise Unreachable(f"the Teams conversation of message {ref.message_id} is no longer known")
         users = await self.directory.users_for({m.person_id for m in view.all_mentions()})
-        activity = card_message(view, users)
-        activity.id = ref.message_id
+        card = _addressed(card_message(view, users), reference)
+        card.id = ref.message_id
+        connector = await self._connector(reference.service_url)
+        await self._call(ref.conversation_id, lambda: connector.conversations.update_activity(ref.conversation_id, ref.message_id, card))
 
-        async def rewrite(context: TurnContext) -> None:
-            await context.update_activity(activity)
+    async def _connector(self, service_url: str):
+        """Return the connector client for a service URL: the one `continue_conversation` would build, made once and kept.
 
-        await self._call(ref.conversation_id, lambda: self.adapter.continue_conversation(reference, rewrite, self.app_id))
+        Building it costs more than the call it makes (botbuilder sets up a fresh HTTP
+        pipeline and token client each time), so a fan-out reuses it; it renews its
+        own token.
+        """
+        if service_url not in self._connectors:
+            claims = self.adapter.create_claims_identity(self.app_id)
+            factory = self.adapter.bot_framework_authentication.create_connector_factory(claims)
+            self._connectors[service_url] = await factory.create(service_url, None)
+        return self._connectors[service_url]
 
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         return None  # Teams cannot list a bot's own messages; see the module docstring
 
-    async def _call(self, conversation: str, call: Callable[[], Awaitable]) -> None:
+    async def _call(self, conversation: str, call: Callable[[], Awaitable]):
         """Make one connector call within the pace, waiting out 429s (and brief 5xx) and retrying."""
         limiter = self._conversations.setdefault(conversation, AsyncLimiter(1, 1 / self._per_conversation))
         if len(self._conversations) > 10_000:

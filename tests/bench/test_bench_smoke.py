@@ -38,3 +38,21 @@ async def test_agenda_benchmark_builds_both_agendas_on_a_tiny_portfolio(tmp_path
     # The busy unit's agenda is capped per kind: 8 reports and a "more" line, 8 topics and a "more" line, and so on.
     assert result["busy"]["lines"] > result["quiet"]["lines"] >= 5
     assert result["busy"]["p95_ms"] > 0
+
+
+async def test_teams_fan_out_through_throttling_sends_each_check_in_once(tmp_path):
+    from bench.teams import fan_out
+
+    result = await fan_out(count=60, scale=4, kill_after=None, where=tmp_path, throttle_every=10)
+    assert result["refused_429"] >= 5  # every 10th call is refused: waited out, then sent
+    assert (result["accepted_by_connector"], result["distinct"], result["duplicates"], result["lost"], result["recorded_sent"]) == (60, 60, 0, 0, 60)
+
+
+async def test_teams_fan_out_killed_half_way_loses_nothing(tmp_path):
+    from bench.teams import fan_out
+    from bot.teams.messenger import TeamsMessenger
+
+    result = await fan_out(count=60, scale=4, kill_after=30, where=tmp_path)
+    assert (result["distinct"], result["lost"], result["recorded_sent"]) == (60, 0, 60)
+    # Teams cannot be asked what a bot sent, so a send in flight at the kill may go twice (see bot/teams/messenger.py).
+    assert result["duplicates"] <= TeamsMessenger.concurrency

@@ -6,7 +6,7 @@ conversation, read a member's profile, list a team's channels. It records every
 call's body, keeps the conversations as they would look, rejects cards that the
 Adaptive Card 1.5 schema refuses (400) or over Teams' size limit (413, as Teams
 does), and answers 429 with `Retry-After` when told to:
-for the next N calls, or whenever a rate ceiling per second is exceeded.
+for the next N calls, every Nth call, or whenever a rate ceiling per second is exceeded.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class FakeConnector:
     throttle_next: int = 0
     retry_after: float = 0
     ceiling_per_second: float | None = None
+    throttle_every: int = 0  # also refuse every Nth call with a 429
+    check_cards: bool = True  # the schema check costs milliseconds a card; benchmarks turn it off
     url: str = ""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _window: deque = field(default_factory=deque)
@@ -66,6 +68,8 @@ class FakeConnector:
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return self.retry_after
+        if self.throttle_every and len(self.calls) % self.throttle_every == self.throttle_every - 1:
+            return self.retry_after
         now = time.monotonic()
         while self._window and self._window[0] <= now - 1:
             self._window.popleft()
@@ -80,7 +84,7 @@ class FakeConnector:
         if (wait := self._limited()) is not None:
             self.calls.append(Call(kind, conversation, body, 429, activity_id))
             return None, web.json_response({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429, headers={"Retry-After": str(wait)})
-        problems = [p for a in body.get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive") for p in card_errors(a["content"])]
+        problems = [] if not self.check_cards else [p for a in body.get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive") for p in card_errors(a["content"])]
         if problems:
             self.calls.append(Call(kind, conversation, body, 400, activity_id))
             return None, web.json_response({"error": {"code": "BadArgument", "message": "; ".join(problems)[:2000]}}, status=400)

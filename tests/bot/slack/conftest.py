@@ -15,19 +15,8 @@ from bot.slack.messenger import SlackMessenger, web_client
 from tests import factories as f
 from tests.bot.slack.requests import SECRET
 from tests.conftest import TUESDAY
-from tests.fakes.slack import FakeSlack, start_fake_slack
 
 TOKEN = "xoxb-test-token"
-
-
-@pytest.fixture
-async def fake_slack():
-    fake = FakeSlack(retry_after=0)
-    for key, tz in (("ana", "Europe/London"), ("bo", "America/New_York"), ("cy", "Asia/Tokyo"), ("owner", "Europe/Berlin"), ("lead", "Europe/London")):
-        fake.add_user(f"U{key.upper()}", f"{key}@example.com", key.title(), tz)
-    runner = await start_fake_slack(fake)
-    yield fake
-    await runner.cleanup()
 
 
 @pytest.fixture

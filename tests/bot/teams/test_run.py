@@ -11,7 +11,6 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.run import run_bot
 from storage.migrate import upgrade
 from tests import factories as f
-from tests.bot.slack.conftest import fake_slack  # noqa: F401 - a fixture
 from tests.bot.slack.requests import SECRET
 from tests.bot.teams import activities as a
 
