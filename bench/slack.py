@@ -16,7 +16,6 @@ middle and a restart, how many messages Slack holds and how many are duplicates.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -29,8 +28,9 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, update
 
+from bench import platform
 from bench.portfolio import Size, add_answers, create_schema, finish_load, load_portfolio, stakeholders_of
 from bench.run import RESULTS, ms, pct
 from bot.clock import ManualClock
@@ -169,8 +169,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
     accepted = [c.at for c in fake.calls if c.method == "chat.postMessage" and c.response.get("ok")]
     sending = accepted[-1] - accepted[0]
     keys = Counter(p["metadata"]["event_payload"]["key"] for p in posts)
-    async with runtime.engine.connect() as c:
-        sent = (await c.execute(text("SELECT count(*) FROM outbound_message WHERE status = 'sent'"))).scalar_one()
+    refused = sum(1 for c in fake.calls if c.status == 429)
     out = {
         "count": count,
         "ceiling_per_minute": ceiling,
@@ -178,13 +177,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
         "seconds_sending": round(sending, 1),
         "achieved_per_minute": round((len(posts) - 1) / sending * 60),
         "achieved_over_ceiling": round((len(posts) - 1) / sending * 60 / ceiling, 3),
-        "accepted_by_slack": len(posts),
-        "distinct": len(keys),
-        "duplicates": sum(n - 1 for n in keys.values()),
-        "lost": count - len(keys),
-        "recorded_sent": sent,
-        "refused_429": sum(1 for c in fake.calls if c.status == 429),
-        "killed_after": kill_after,
+        **await platform.delivery_figures(runtime.engine, count, accepted, keys, refused, kill_after, "slack"),
     }
     await runtime.close()
     await runner.cleanup()
@@ -192,21 +185,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--scale", type=int, default=10, help="multiply Slack's 600/minute ceiling by this (default 10)")
-    args = parser.parse_args()
-    RESULTS.mkdir(exist_ok=True)
-    size = Size(models=200, units=20, people=2_000, answers=20_000, reports=500) if args.quick else Size()
-    count = 200 if args.quick else 2_000
-    report = {
-        "latency": asyncio.run(interaction_latency(size, 50 if args.quick else 300)),
-        "fan_out": asyncio.run(fan_out(count, args.scale, None)),
-        "fan_out_killed": asyncio.run(fan_out(count, args.scale, count // 2)),
-    }
-    (RESULTS / ("slack-quick.json" if args.quick else "slack.json")).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-    return 0
+    return platform.main("slack", __doc__, interaction_latency, fan_out, 10, "multiply Slack's 600/minute ceiling by this")
 
 
 if __name__ == "__main__":

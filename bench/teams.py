@@ -17,7 +17,6 @@ restart, how many messages the connector holds and how many are duplicates.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -29,8 +28,9 @@ from pathlib import Path
 import aiohttp
 from botbuilder.core import ActivityHandler, MessageFactory
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
+from bench import platform
 from bench.portfolio import Size, add_answers, create_schema, finish_load, load_portfolio
 from bench.run import RESULTS, ms, pct
 from bench.slack import NOW, make_due
@@ -169,8 +169,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
     sending = accepted[-1] - accepted[0]
     # Teams carries no outbox key, so a message is known by where it went and what it asks.
     per_message = Counter((c.conversation, c.body["attachments"][0]["content"]["body"][0]["text"]) for c in fake.sent("send"))
-    async with runtime.engine.connect() as c:
-        recorded = (await c.execute(text("SELECT count(*) FROM outbound_message WHERE status = 'sent'"))).scalar_one()
+    refused = sum(1 for c in fake.calls if c.status == 429)
     out = {
         "count": count,
         "ceiling_per_second": ceiling,
@@ -178,13 +177,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
         "seconds_sending": round(sending, 1),
         "achieved_per_second": round((len(accepted) - 1) / sending, 1),
         "achieved_over_ceiling": round((len(accepted) - 1) / sending / ceiling, 3),
-        "accepted_by_connector": len(accepted),
-        "distinct": len(per_message),
-        "duplicates": sum(n - 1 for n in per_message.values()),
-        "lost": count - len(per_message),
-        "recorded_sent": recorded,
-        "refused_429": sum(1 for c in fake.calls if c.status == 429),
-        "killed_after": kill_after,
+        **await platform.delivery_figures(runtime.engine, count, accepted, per_message, refused, kill_after, "connector"),
     }
     await runtime.close()
     await runner.cleanup()
@@ -192,21 +185,7 @@ async def fan_out(count: int, scale: int, kill_after: int | None, where: Path = 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--scale", type=int, default=1, help="multiply Teams' 50 calls/second ceiling by this (default 1)")
-    args = parser.parse_args()
-    RESULTS.mkdir(exist_ok=True)
-    size = Size(models=200, units=20, people=2_000, answers=20_000, reports=500) if args.quick else Size()
-    count = 200 if args.quick else 2_000
-    report = {
-        "latency": asyncio.run(submit_latency(size, 50 if args.quick else 300)),
-        "fan_out": asyncio.run(fan_out(count, args.scale, None)),
-        "fan_out_killed": asyncio.run(fan_out(count, args.scale, count // 2)),
-    }
-    (RESULTS / ("teams-quick.json" if args.quick else "teams.json")).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-    return 0
+    return platform.main("teams", __doc__, submit_latency, fan_out, 1, "multiply Teams' 50 calls/second ceiling by this")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import select
@@ -141,3 +142,19 @@ async def list_people_with_identity(*, session: AsyncSession, platform: str, per
         return set()
     query = select(PlatformIdentity.person_id).where(PlatformIdentity.platform == platform, PlatformIdentity.person_id.in_(person_ids))
     return set((await session.exec(query)).all())
+
+
+async def create_person_with_identity(
+    *, session: AsyncSession, platform: str, external_id: str, email: str | None, key: str, display_name: str, timezone: str, now: datetime
+) -> Person:
+    """Return the person known by this platform id; else the one with this email, now given the id; else a new undeclared person."""
+    known = await get_person_by_identity(session=session, platform=platform, external_id=external_id)
+    if known:
+        return known
+    person = await get_person_by_email(session=session, email=email) if email else None
+    if person is None:
+        person = Person(key=key[:64], display_name=display_name[:200], email=email, timezone=timezone, declared=False, created_at=now, updated_at=now)
+        session.add(person)
+        await session.flush()
+    await create_identity(session=session, person_id=person.id, platform=platform, external_id=external_id)
+    return person

@@ -63,24 +63,11 @@ class SlackDirectory:
         email = profile.get("email")
 
         async def learn(session) -> Person:
-            known = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
-            if known:
-                return known
-            person = await people_store.get_person_by_email(session=session, email=email) if email else None
-            if person is None:
-                person = Person(
-                    key=f"slack-{user_id.lower()}",
-                    display_name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
-                    email=email,
-                    timezone=user.get("tz") or self.runtime.policy.timezone,
-                    declared=False,
-                    created_at=self.runtime.clock.now(),
-                    updated_at=self.runtime.clock.now(),
-                )
-                session.add(person)
-                await session.flush()
-            await people_store.create_identity(session=session, person_id=person.id, platform=PLATFORM, external_id=user_id)
-            return person
+            return await people_store.create_person_with_identity(
+                session=session, platform=PLATFORM, external_id=user_id, email=email, key=f"slack-{user_id.lower()}",
+                display_name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
+                timezone=user.get("tz") or self.runtime.policy.timezone, now=self.runtime.clock.now(),
+            )
 
         return await run_in_transaction(self.runtime.sessions, learn)
 

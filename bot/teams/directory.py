@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from zoneinfo import available_timezones
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -97,23 +98,13 @@ class TeamsDirectory:
 
     async def _learn(self, context: TurnContext, user_id: str) -> Person:
         email, name = await self._profile(context)
-        now = self.runtime.clock.now()
-        timezone = context.activity.local_timezone or self.runtime.policy.timezone
+        timezone = context.activity.local_timezone if context.activity.local_timezone in available_timezones() else self.runtime.policy.timezone
 
         async def learn(session) -> Person:
-            known = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
-            if known:
-                return known
-            person = await people_store.get_person_by_email(session=session, email=email) if email else None
-            if person is None:
-                person = Person(
-                    key=f"teams-{user_id.lower()}"[:64], display_name=(name or user_id)[:200], email=email,
-                    timezone=timezone, declared=False, created_at=now, updated_at=now,
-                )
-                session.add(person)
-                await session.flush()
-            await people_store.create_identity(session=session, person_id=person.id, platform=PLATFORM, external_id=user_id)
-            return person
+            return await people_store.create_person_with_identity(
+                session=session, platform=PLATFORM, external_id=user_id, email=email, key=f"teams-{user_id.lower()}",
+                display_name=name or user_id, timezone=timezone, now=self.runtime.clock.now(),
+            )
 
         return await run_in_transaction(self.runtime.sessions, learn)
 
