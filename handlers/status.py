@@ -123,6 +123,10 @@ async def portfolio_page(session: AsyncSession, ctx: Context, page: int) -> Repl
     text = _health_line(counts)
     if candidates:
         text += f"\n{candidates} model{'s' if candidates != 1 else ''} may be retired (see Deprecation candidate below)."
+    if "teams" in ctx.policy.platforms:
+        unless = "slack" if "slack" in ctx.policy.platforms else None
+        if unreachable := await conversation_store.count_people_without_reference(session=session, platform="teams", unit_ids=unit_ids, unless_on=unless):
+            text += f"\n{unreachable} stakeholder{'s are' if unreachable != 1 else ' is'} not reachable in Teams until the app is installed for them (/mlstatus <model> names them)."
     text += f"\n\nNeeds attention ({total}):" if total else "\n\nNothing needs attention right now."
     sections = [model_section(m, u, o, ctx) for m, u, o in rows]
     if page == 1:

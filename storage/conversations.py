@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, distinct, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import upsert
-from storage.models import ConversationReference, OutboundMessage, PlatformIdentity
+from storage.models import ConversationReference, MLModel, OutboundMessage, PlatformIdentity, Stakeholder
 
 PERSON = "person"
 CHANNEL = "channel"
@@ -90,6 +90,23 @@ async def list_reachable_people(*, session: AsyncSession, platform: str, person_
         .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id.in_(person_ids))
     )
     return set((await session.exec(query)).all())
+
+
+async def count_people_without_reference(*, session: AsyncSession, platform: str, unit_ids: Sequence[int] | None, unless_on: str | None = None) -> int:
+    """Count the stakeholders of active models (in these units) with no personal chat on a platform (nor an identity on `unless_on`)."""
+    reached = select(PlatformIdentity.person_id).join(
+        ConversationReference, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id)
+    ).where(ConversationReference.platform == platform, ConversationReference.scope == PERSON)
+    query = (
+        select(func.count(distinct(Stakeholder.person_id)))
+        .join(MLModel, MLModel.id == Stakeholder.model_id)
+        .where(MLModel.status == "active", Stakeholder.person_id.not_in(reached))
+    )
+    if unless_on:
+        query = query.where(Stakeholder.person_id.not_in(select(PlatformIdentity.person_id).where(PlatformIdentity.platform == unless_on)))
+    if unit_ids is not None:
+        query = query.where(MLModel.unit_id.in_(unit_ids))
+    return (await session.exec(query)).one()
 
 
 async def update_unreachable_messages(*, session: AsyncSession, person_id: int, now: datetime) -> int:

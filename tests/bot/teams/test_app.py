@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
 from sqlmodel import select
 
 from bot.config import Settings
+from bot.delivery import MessageRef
 from bot.server import build_web_app, start_server
 from bot.teams.app import build_teams, command_of
+from handlers.views import Message
 from storage.models import CheckIn, CheckInAnswer, ConversationReference, FailureReport, OutboundMessage, Person
 from tests.bot.teams import activities as a
 from tests.conftest import TUESDAY
@@ -110,6 +113,8 @@ async def test_a_person_without_the_app_is_reported_not_reachable_until_they_ins
     await bot(a.message(connector.url, "lead", "mlstatus churn"))
     detail = texts(connector.cards("reply")[-1])
     assert "Not reachable in Teams until the app is installed for them: Ana, Bo" in detail
+    await bot(a.message(connector.url, "lead", "mlstatus"))
+    assert "3 stakeholders are not reachable in Teams until the app is installed for them" in texts(connector.cards("reply")[-1])
 
     await bot(a.installed(connector.url, "bo"))  # Bo installs the app: his waiting check-in goes out now
     to_bo = [c for c in connector.sent("send") if c.conversation == "a:personal-29:bo"]
@@ -169,6 +174,13 @@ async def test_a_team_install_learns_its_channels_and_the_digest_posts_there(bot
     await teams.runtime.tick(TUESDAY)
     assert len([c for c in connector.sent("send") if c.conversation == "19:digest@thread.tacv2"]) == 1
 
+    # An announcement's RSVP counts are rewritten in place through the outbox: the same post is updated.
+    ref = MessageRef("teams", "19:digest@thread.tacv2", posted[0].activity_id)
+    await teams.runtime.messenger.update(ref, Message("Forum: Sales", "Going: 3"))
+    [update] = connector.sent("update")
+    assert (update.conversation, update.activity_id) == ("19:digest@thread.tacv2", posted[0].activity_id)
+    assert "Going: 3" in texts(update.body["attachments"][0]["content"])
+
 
 async def test_throttling_is_waited_out_and_nothing_is_sent_twice(bot, connector, teams):
     await bot(a.installed(connector.url, "ana"))
@@ -187,8 +199,6 @@ async def test_with_an_app_id_an_unauthenticated_request_gets_401_and_reaches_no
     secured = build_teams(teams.runtime, settings)
     runner, port = await start_server(build_web_app(None, (secured.adapter, secured.wiring)), "127.0.0.1", 0)
     try:
-        import aiohttp
-
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
             forged = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIiwiYXVkIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMGFhIn0."
             for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Bearer {forged}"}):
