@@ -19,6 +19,17 @@ from storage.models import ConversationReference, MLModel, OutboundMessage, Plat
 
 PERSON = "person"
 CHANNEL = "channel"
+# A person's reference is stored under their platform id: this joins it to the person.
+_OWN_CHAT = (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id)
+
+
+def _with_personal_chat(platform: str):
+    """Select the ids of the people who have a personal chat with the bot on a platform."""
+    return (
+        select(PlatformIdentity.person_id)
+        .join(ConversationReference, _OWN_CHAT)
+        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON)
+    )
 
 
 async def update_reference(
@@ -61,7 +72,7 @@ async def get_person_reference(*, session: AsyncSession, platform: str, person_i
     """Return the reference of a person's personal chat on a platform, if the app was installed for them."""
     query = (
         select(ConversationReference.reference)
-        .join(PlatformIdentity, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id))
+        .join(PlatformIdentity, _OWN_CHAT)
         .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id == person_id)
     )
     return (await session.exec(query)).first()
@@ -84,23 +95,15 @@ async def list_reachable_people(*, session: AsyncSession, platform: str, person_
     """Return which of these people have a personal chat with the bot on a platform."""
     if not person_ids:
         return set()
-    query = (
-        select(PlatformIdentity.person_id)
-        .join(ConversationReference, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id))
-        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id.in_(person_ids))
-    )
-    return set((await session.exec(query)).all())
+    return set((await session.exec(_with_personal_chat(platform).where(PlatformIdentity.person_id.in_(person_ids)))).all())
 
 
 async def count_people_without_reference(*, session: AsyncSession, platform: str, unit_ids: Sequence[int] | None, unless_on: str | None = None) -> int:
     """Count the stakeholders of active models (in these units) with no personal chat on a platform (nor an identity on `unless_on`)."""
-    reached = select(PlatformIdentity.person_id).join(
-        ConversationReference, (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id)
-    ).where(ConversationReference.platform == platform, ConversationReference.scope == PERSON)
     query = (
         select(func.count(distinct(Stakeholder.person_id)))
         .join(MLModel, MLModel.id == Stakeholder.model_id)
-        .where(MLModel.status == "active", Stakeholder.person_id.not_in(reached))
+        .where(MLModel.status == "active", Stakeholder.person_id.not_in(_with_personal_chat(platform)))
     )
     if unless_on:
         query = query.where(Stakeholder.person_id.not_in(select(PlatformIdentity.person_id).where(PlatformIdentity.platform == unless_on)))

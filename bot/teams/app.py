@@ -21,7 +21,6 @@ installation events also greet, once, and a team install learns the team's chann
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from copy import copy
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from botbuilder.core import TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
@@ -162,10 +160,10 @@ class TeamsWiring:
         activity = context.activity
         personal = _personal(activity)
         person = await self.directory.person_for(context) if personal and activity.from_property else None
-        if not await self.directory.remember(context, person):
+        if not await self.directory.remember(context, person, fresh=True):
             return  # Teams sends both conversationUpdate and installationUpdate: greet once
         if channel_of(activity) is not None:
-            await self.remember_team_channels(context)
+            await self.directory.remember_channels(context)
         help_text = router.help_view().text
         if personal:
             name = person.display_name if person else "there"
@@ -175,19 +173,6 @@ class TeamsWiring:
             view = Message("mlpulse is here", "I post the weekly digest, review-forum announcements and success stories in the channels "
                            "app.yaml names. @mention me with any of these, without the slash:\n\n" + help_text)
         await context.send_activity(card_message(view))
-
-    async def remember_team_channels(self, context: TurnContext) -> None:
-        """Learn every channel of the team the app was added to, so app.yaml can name any of them."""
-        team_id = ((context.activity.channel_data or {}).get("team") or {}).get("id")
-        try:
-            # botbuilder's Teams client is synchronous (TeamsInfo.get_team_channels would block
-            # the event loop for the whole HTTP call), so it runs in a thread.
-            client = await TeamsInfo.get_teams_connector_client(context)
-            channels = (await asyncio.to_thread(client.teams.get_teams_channels, team_id)).conversations
-        except Exception as exc:  # the channel the app was added in is known already
-            log.warning("could not list the team's channels: %s", exc.__class__.__name__)
-            return
-        await self.directory.remember_channels(context, [(c.id, c.name) for c in channels])
 
     async def show(self, context: TurnContext, reply: Reply, card_id: str | None = None, from_form: bool = False) -> None:
         """Show a handler's reply where the person acted, in place when it answers a card."""

@@ -13,6 +13,7 @@ person's first reference arrives, whatever failed to reach them earlier is queue
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from zoneinfo import available_timezones
@@ -61,30 +62,31 @@ class TeamsDirectory:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._known: dict[str, Person] = {}
+        # The reference last stored for each (scope, id): most messages bring the same one,
+        # and need no write.
+        self._stored: dict[tuple[str, str], str] = {}
 
     async def person_for(self, context: TurnContext) -> Person:
         """Return the person who sent this activity, recording them if they are new."""
         user_id = user_id_of(context.activity.from_property)
-        if user_id in self._known:
-            return self._known[user_id]
-        async with self.runtime.sessions() as session:
-            person = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
-        if person is None:
-            person = await self._learn(context, user_id)
+        person = await self._known_person(user_id) or await self._learn(context, user_id)
         self._known[user_id] = person
         return person
 
     async def find_person(self, context: TurnContext) -> Person | None:
         """Return the sender if mlpulse knows them (by identity or declared email), writing nothing."""
-        user_id = user_id_of(context.activity.from_property)
+        person = await self._known_person(user_id_of(context.activity.from_property))
+        if person is None:
+            email, _ = await self._profile(context)
+            async with self.runtime.sessions() as session:
+                person = await people_store.get_person_by_email(session=session, email=email) if email else None
+        return person
+
+    async def _known_person(self, user_id: str) -> Person | None:
         if user_id in self._known:
             return self._known[user_id]
         async with self.runtime.sessions() as session:
-            person = await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
-            if person is None:
-                email, _ = await self._profile(context)
-                person = await people_store.get_person_by_email(session=session, email=email) if email else None
-        return person
+            return await people_store.get_person_by_identity(session=session, platform=PLATFORM, external_id=user_id)
 
     async def _profile(self, context: TurnContext) -> tuple[str | None, str | None]:
         """Return the sender's (email, name) from the roster; (None, name on the activity) if it cannot be read."""
@@ -108,8 +110,12 @@ class TeamsDirectory:
 
         return await run_in_transaction(self.runtime.sessions, learn)
 
-    async def remember(self, context: TurnContext, person: Person | None) -> bool:
-        """Store where this activity came from, so the bot can write there later; return True if it is new."""
+    async def remember(self, context: TurnContext, person: Person | None, fresh: bool = False) -> bool:
+        """Store where this activity came from, so the bot can write there later; return True if it is new.
+
+        Unless `fresh` (an install, which another replica may have seen removed), a
+        reference this process stored before, unchanged, is not written again.
+        """
         activity = context.activity
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None  # later messages start afresh; they do not reply to this one
@@ -123,10 +129,14 @@ class TeamsDirectory:
         else:  # a group chat
             scope, scope_id, name = conversation_store.CHANNEL, activity.conversation.id, activity.conversation.name
 
+        text = reference_json(reference)
+        if not fresh and self._stored.get((scope, scope_id)) == text:
+            return False
+
         async def store(session) -> bool:
             new = await conversation_store.update_reference(
                 session=session, platform=PLATFORM, scope=scope, scope_id=scope_id, conversation_id=reference.conversation.id,
-                reference=reference_json(reference), now=now, name=name,
+                reference=text, now=now, name=name,
             )
             if new and scope == conversation_store.PERSON and person is not None and person.id is not None:
                 queued = await conversation_store.update_unreachable_messages(session=session, person_id=person.id, now=now)
@@ -135,24 +145,34 @@ class TeamsDirectory:
             return new
 
         try:
-            return await run_in_transaction(self.runtime.sessions, store)
+            new = await run_in_transaction(self.runtime.sessions, store)
         except DATABASE_ERRORS as exc:  # the next activity will store it
             log.error("could not store a Teams conversation reference: %s", exc.__class__.__name__)
             return False
+        self._stored[(scope, scope_id)] = text
+        return new
 
-    async def remember_channels(self, context: TurnContext, channels: list[tuple[str, str | None]]) -> None:
-        """Store a reference to each channel of the team this activity came from."""
+    async def remember_channels(self, context: TurnContext) -> None:
+        """Store a reference to every channel of the team this activity came from, so app.yaml can name any of them."""
+        team_id = ((context.activity.channel_data or {}).get("team") or {}).get("id")
+        try:
+            # botbuilder's Teams client is synchronous (TeamsInfo.get_team_channels would block
+            # the event loop for the whole HTTP call), so it runs in a thread.
+            client = await TeamsInfo.get_teams_connector_client(context)
+            channels = (await asyncio.to_thread(client.teams.get_teams_channels, team_id)).conversations
+        except Exception as exc:  # the channel the app was added in is known already
+            log.warning("could not list the team's channels: %s", exc.__class__.__name__)
+            return
         reference = TurnContext.get_conversation_reference(context.activity)
         reference.activity_id = None
-        team_id = ((context.activity.channel_data or {}).get("team") or {}).get("id")
         now = self.runtime.clock.now()
 
         async def store(session) -> None:
-            for channel_id, name in channels:
-                reference.conversation.id = channel_id
+            for channel in channels:
+                reference.conversation.id = channel.id
                 await conversation_store.update_reference(
-                    session=session, platform=PLATFORM, scope=conversation_store.CHANNEL, scope_id=channel_id, conversation_id=channel_id,
-                    reference=reference_json(reference), now=now, name=name or (GENERAL if channel_id == team_id else None),
+                    session=session, platform=PLATFORM, scope=conversation_store.CHANNEL, scope_id=channel.id, conversation_id=channel.id,
+                    reference=reference_json(reference), now=now, name=channel.name or (GENERAL if channel.id == team_id else None),
                 )
 
         await run_in_transaction(self.runtime.sessions, store)
@@ -162,6 +182,8 @@ class TeamsDirectory:
         activity = context.activity
         channel = channel_of(activity)
         scope, scope_id = (conversation_store.CHANNEL, channel[0]) if channel else (conversation_store.PERSON, user_id_of(activity.from_property))
+
+        self._stored.pop((scope, scope_id), None)
 
         async def drop(session) -> None:
             await conversation_store.delete_reference(session=session, platform=PLATFORM, scope=scope, scope_id=scope_id)
