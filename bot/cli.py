@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import hold_payload_loggers
 from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
 from bot.shell.render import to_text
@@ -38,13 +39,27 @@ from. `mlpulse run --teams-emulator` serves Teams without authentication, for lo
 testing only.
 
 To try mlpulse without a chat account, run:  mlpulse shell --demo"""
+NO_DELIVERY = """\
+mlpulse tick: no chat platform is configured, so nothing could be delivered, and
+nothing was done (a message is only marked sent once Slack or Teams has it).
+
+Set the Slack or Teams secrets as for `mlpulse run`, or run `mlpulse tick --dry-run`
+to see what a tick would send. To try mlpulse without a chat account, run:
+mlpulse shell --demo"""
+SHELL_ON_A_LIVE_DATABASE = """\
+mlpulse shell: chat credentials are set, so this database is probably the one the bot
+delivers from on {platforms}. The shell would send its queued messages to this
+terminal instead, and mark them sent. Use `mlpulse shell --demo` (a separate demo
+database), or run the shell without the chat secrets in the environment."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the mlpulse command line and return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command == "shell" else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=_log_level(args), format="%(levelname)s %(name)s: %(message)s")
+    hold_payload_loggers()
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -63,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlpulse", description="Keep ML teams and the business units that use their models in touch.")
     parser.add_argument("--config", type=Path, help="the app.yaml to read (default: $MLPULSE_CONFIG or ./app.yaml)")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, help="how much to log (default: WARNING in the shell, INFO otherwise)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more: -v one level down from the default, -vv everything (DEBUG)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     shell = commands.add_parser("shell", help="use mlpulse in the terminal, acting as one person")
@@ -72,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot on the configured chat platforms")
     run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack's HTTP mode, Teams and /healthz (default 3000)")
-    run.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    run.add_argument("--host", help="address to listen on (default: all; loopback only with --teams-emulator)")
     run.add_argument("--teams-emulator", action="store_true", help="serve Teams at /api/messages with no app id and no authentication (local use only)")
     run.set_defaults(handler=_run)
 
@@ -105,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_level(args) -> int:
+    """Return the root log level the options ask for; the payload loggers stay held whatever it is (see bot.logs)."""
+    if args.log_level:
+        return getattr(logging, args.log_level)
+    default = logging.WARNING if args.command == "shell" else logging.INFO
+    return max(logging.DEBUG, default - 10 * args.verbose)
+
+
 def _instant(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -127,6 +152,9 @@ def _shell(args) -> int:
     from bot.shell.repl import Shell, resolve_person
 
     settings = load_settings(args.config)
+    if settings.platforms and not args.demo:
+        print(SHELL_ON_A_LIVE_DATABASE.format(platforms=" and ".join(p.title() for p in settings.platforms)), file=sys.stderr)
+        return 2
     url = settings.database_url
     if args.demo:
         url = f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
@@ -173,15 +201,20 @@ def _run(args) -> int:
         return 2
     from bot.run import run_bot
 
-    asyncio.run(run_bot(settings, args.host, args.port))
+    # The emulator mode has no authentication: it listens on loopback unless told otherwise.
+    host = args.host or ("127.0.0.1" if args.teams_emulator else "0.0.0.0")
+    asyncio.run(run_bot(settings, host, args.port))
     return 0
 
 
 def _tick(args) -> int:
     settings = load_settings(args.config)
+    if not settings.platforms and not args.dry_run:
+        print(NO_DELIVERY, file=sys.stderr)
+        return 2
 
     async def once() -> int:
-        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        runtime = await Runtime.start(settings, None, SystemClock())
         try:
             moment = args.at or runtime.clock.now()
             if args.dry_run:
@@ -190,8 +223,11 @@ def _tick(args) -> int:
                 for recipient, view in pending:
                     print(f"→ {recipient}: {view.title or view.text[:70]}")
                 return 0
+            from bot.run import connect_platforms
+
+            connect_platforms(runtime, settings)
             result = await runtime.tick(moment)
-            print(f"Tick at {moment.isoformat()}: {result.work}; {result.delivery}")
+            print(f"Tick at {moment.isoformat()} on {' and '.join(settings.platforms)}: {result.work}; {result.delivery}")
             return 0
         finally:
             await runtime.close()

@@ -3,14 +3,26 @@
 A `Messenger` is all a platform has to implement to receive what mlpulse sends: send
 a view to a person or a channel (optionally as a reply in a thread), and update a
 message it sent before. `deliver_due` drains the outbox through one: it claims due
-messages under a lease, renders each with its handler at send time, sends it and
-records where it landed. A failed send is retried with backoff; a crash mid-way
-leaves the message queued (its lease runs out) so it is sent by the next run.
+messages, renders each with its handler at send time, sends it and records where it
+landed. A failed send is retried with backoff.
+
+Claims are what keep several senders (replicas, or a tick and an interaction) from
+sending one message twice. A claim names its sender and lasts `LEASE` from the
+moment it is taken; the sender renews its batch's claims while it works, and renews
+each claim once more, atomically, just before that message goes out. So a slow
+fan-out keeps its claims however long it takes, and a sender that stalled past its
+lease finds out and leaves the message to whoever took it over. A sender that dies
+lets its claims run out, and the rest is sent by the next run.
 
 The one gap a lease cannot close is a crash after the platform accepted a message
 and before the database recorded it. So every message goes out tagged with its
-outbox key, and a message claimed before (`attempts > 1`) is first looked for on
-the platform (`Messenger.find_sent`); if it is there, it is recorded, not resent.
+outbox key, and a message claimed before (`attempts > 1`: after a crash, a failure
+or a lost claim) is first looked for on the platform (`Messenger.find_sent`); if it
+is there, it is recorded, not resent.
+
+Senders also share the platform's rate ceiling: each renewal counts the senders
+holding claims, and a messenger that paces itself (`share`) takes its part of the
+ceiling, so two replicas fanning out at once do not run into 429s.
 
 A message with `replaces_id` is an update: it rewrites the message it names in place
 (an announcement's RSVP counts, its refreshed agenda), rendered at its turn under a
@@ -21,9 +33,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
+
+from aiolimiter import AsyncLimiter
 
 from handlers.context import Policy
 from handlers.outbound import handle_outbound
@@ -32,12 +51,15 @@ from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.db import transaction
+from storage.db import DATABASE_ERRORS, transaction
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# A claim lasts this long unless its sender renews it, which it does every third of
+# it (at most every RENEW_EVERY seconds) while it is sending.
+LEASE = timedelta(minutes=2)
+RENEW_EVERY = 10.0
 MAX_ATTEMPTS = 8
 # An update of a message still queued waits this long for it to go out first.
 UPDATE_WAIT = timedelta(seconds=30)
@@ -65,6 +87,12 @@ class Unreachable(Exception):
 
 
 class Messenger(Protocol):
+    """What a platform implements to receive what mlpulse sends.
+
+    A messenger that paces itself under a platform-wide ceiling may also have
+    `share(senders: int)`, told how many senders share that ceiling now.
+    """
+
     platform: str
 
     async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
@@ -132,6 +160,10 @@ class Messengers:
     async def update(self, ref: MessageRef, view: Message) -> None:
         await self._for(ref.platform).update(ref, view)
 
+    def share(self, senders: int) -> None:
+        for messenger in self._all:
+            share(messenger, senders)
+
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         for messenger, own in self._candidates(target, thread):
             try:
@@ -147,14 +179,58 @@ class DeliveryReport:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
+    lost: int = 0  # claims another sender took over (after this one stalled past its lease): theirs to send
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        for name in ("sent", "skipped", "failed", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
 
 
-async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit: int = 200) -> DeliveryReport:
-    """Send every queued message that is due, `limit` claimed at a time, until none is left."""
+def new_sender_id() -> str:
+    """Return a name for this process's claims: host, pid and a random part, so no two processes share one."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One drain of the outbox: where to send, as whom, and by which clock the claims are timed."""
+
+    sessions: object
+    messenger: Messenger
+    policy: Policy
+    now: datetime  # the moment the messages are due by and rendered at
+    clock: Callable[[], datetime]  # the time claims are taken and renewed by, read afresh each time
+    lease: timedelta
+    sender: str
+
+    def until(self) -> datetime:
+        return self.clock() + self.lease
+
+
+async def deliver_due(
+    sessions,
+    messenger: Messenger,
+    policy: Policy,
+    now: datetime,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    lease: timedelta = LEASE,
+    limit: int = 200,
+    sender: str | None = None,
+) -> DeliveryReport:
+    """Send every queued message due by `now`, `limit` claimed at a time, until none is left.
+
+    Each batch is claimed in the name of `sender` for `lease` from `clock()` at claim
+    time (a fixed `now` without a clock). While the batch is being sent its claims are
+    renewed, and each one is renewed once more just before its message goes out: a
+    message whose claim another sender took over meanwhile is left to that sender.
+    """
+    run = _Run(sessions, messenger, policy, now, clock or (lambda: now), lease, sender or new_sender_id())
     report = DeliveryReport()
     while True:
         async with transaction(sessions) as session:
-            claimed = await delivery_store.claim_messages(session=session, now=now, lease=LEASE, limit=limit)
+            claimed = await delivery_store.claim_messages(session=session, due_by=now, at=run.clock(), lease=lease, limit=limit, by=run.sender)
             # Rendered in the claiming session, moments before sending, after loading the
             # batch's check-ins and people at once. The identity map holds rows weakly, so
             # `loaded` keeps them alive until the batch is rendered.
@@ -164,20 +240,67 @@ async def deliver_due(sessions, messenger: Messenger, policy: Policy, now, limit
                 *await portfolio_store.list_models_by_ids(session=session, ids=[c.model_id for c in checkins]),
                 *await people_store.list_people(session=session, ids=[m.person_id for m in claimed if m.person_id]),
             ]
-            ready = [item for message in claimed if (item := await _prepare(session, messenger, policy, now, message, report))]
+            ready = [item for message in claimed if (item := await _prepare(session, run, message, report))]
             del loaded
-        # For an update, view and target are None and `thread` is the message to rewrite.
-        # A messenger whose every send is a slow round trip (Teams) may take several at
-        # once; its own pacing still keeps it under the platform's ceiling.
-        await _send_all(ready, getattr(messenger, "concurrency", 1), sessions, messenger, policy, now, report)
+        async with _renewing(run, [item[0].id for item in ready]):
+            await _send_all(run, ready, report)
         if len(claimed) < limit:
             return report
 
 
-async def _prepare(session, messenger: Messenger, policy: Policy, now, message, report: DeliveryReport):
+@asynccontextmanager
+async def _renewing(run: _Run, message_ids: list[int]) -> AsyncIterator[None]:
+    """Keep renewing a batch's claims while it is being sent, and pace by the senders sharing the platform's ceiling.
+
+    A send can take far longer than it should (a platform slow to answer, 429s waited
+    out); renewed claims keep another replica from taking the batch over meanwhile. A
+    claim runs out only when its sender stops (a crash, a frozen process).
+    """
+    beat = min(run.lease.total_seconds() / 3, RENEW_EVERY)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(beat)
+            try:
+                async with transaction(run.sessions) as session:
+                    await delivery_store.update_claims(session=session, message_ids=message_ids, by=run.sender, until=run.until())
+                    senders = await delivery_store.count_senders(session=session, at=run.clock())
+                share(run.messenger, senders)
+            except DATABASE_ERRORS as exc:  # the next beat tries again; each send still checks its own claim
+                log.warning("could not renew the outbox claims: %s", exc.__class__.__name__)
+
+    if not message_ids:
+        yield
+        return
+    renewing = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with suppress(asyncio.CancelledError):
+            await renewing
+
+
+def pace(per_second: float) -> AsyncLimiter:
+    """Return a limiter that never lets more than `per_second` calls into any one second.
+
+    A small bucket (5% of a second's worth): a full-size one would let a burst of a
+    whole second's calls out at once, on top of the steady rate.
+    """
+    burst = max(1.0, per_second * 0.05)
+    return AsyncLimiter(burst, burst / per_second)
+
+
+def share(messenger: Messenger, senders: int) -> None:
+    """Tell a messenger how many senders share its platform's ceiling, if it paces by one."""
+    if (pace := getattr(messenger, "share", None)) is not None:
+        pace(max(1, senders))
+
+
+async def _prepare(session, run: _Run, message, report: DeliveryReport):
     if message.replaces_id:
-        return await _prepare_update(session, messenger, now, message, report)
-    view = await handle_outbound(session, message, policy, now)
+        return await _prepare_update(session, run, message, report)
+    view = await handle_outbound(session, message, run.policy, run.now)
     if view is None:
         await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
         report.skipped += 1
@@ -186,35 +309,36 @@ async def _prepare(session, messenger: Messenger, policy: Policy, now, message, 
     thread = None
     if message.thread_of_id:
         parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
-        if parent and parent.message_id and serves(messenger, parent.platform):
+        if parent and parent.message_id and serves(run.messenger, parent.platform):
             thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
     return message, view, Target(person=person, channel=message.channel), thread
 
 
-async def _prepare_update(session, messenger: Messenger, now, message, report: DeliveryReport):
+async def _prepare_update(session, run: _Run, message, report: DeliveryReport):
     """Return what an in-place update needs; wait while the message it rewrites is unsent, drop it if that never went out."""
     original = await delivery_store.get_message(session=session, message_id=message.replaces_id)
     if original is not None and original.status == "queued":  # it will show the current state itself; check again soon
-        await delivery_store.update_message_status(session=session, message_id=message.id, status="queued", not_before=now + UPDATE_WAIT)
+        await delivery_store.update_message_status(session=session, message_id=message.id, status="queued", not_before=run.now + UPDATE_WAIT)
         return None
-    if original is None or original.status != "sent" or not serves(messenger, original.platform):
+    if original is None or original.status != "sent" or not serves(run.messenger, original.platform):
         await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
         report.skipped += 1
         return None
     return message, None, None, MessageRef(original.platform, original.conversation_id, original.message_id)
 
 
-async def _send_all(ready: list, concurrency: int, sessions, messenger: Messenger, policy: Policy, now, report: DeliveryReport) -> None:
+async def _send_all(run: _Run, ready: list, report: DeliveryReport) -> None:
     """Send each prepared message, `concurrency` at a time; a send that dies (a crash) stops the rest."""
+    concurrency = getattr(run.messenger, "concurrency", 1)
     if concurrency <= 1:
         for item in ready:
-            await _send(sessions, messenger, policy, now, *item, report)
+            await _send(run, *item, report)
         return
     gate = asyncio.Semaphore(concurrency)
 
     async def one(item) -> None:
         async with gate:
-            await _send(sessions, messenger, policy, now, *item, report)
+            await _send(run, *item, report)
 
     try:
         async with asyncio.TaskGroup() as sending:
@@ -224,49 +348,61 @@ async def _send_all(ready: list, concurrency: int, sessions, messenger: Messenge
         raise group.exceptions[0] from None
 
 
-async def _send(sessions, messenger: Messenger, policy: Policy, now, message, view: Message | None, target: Target | None, thread, report: DeliveryReport) -> None:
+async def _still_mine(run: _Run, message) -> bool:
+    """Renew this sender's claim on a message just before it goes out; False if another sender holds it now."""
+    async with transaction(run.sessions) as session:
+        return await delivery_store.update_claim(session=session, message_id=message.id, by=run.sender, attempt=message.attempts, until=run.until())
+
+
+async def _send(run: _Run, message, view: Message | None, target: Target | None, thread, report: DeliveryReport) -> None:
     try:
+        if not await _still_mine(run, message):
+            log.warning("the claim on %s passed to another sender; it sends it", message.key)
+            report.lost += 1
+            return
         if view is None:
-            await _update(sessions, messenger, policy, now, message, thread)
+            await _update(run, message, thread)
         else:
             ref = None
-            if message.attempts > 1:  # claimed before: it may have gone out just before a crash
-                ref = await messenger.find_sent(target, thread, message.key)
+            if message.attempts > 1:  # claimed before: it may have gone out just before a crash or a lost claim
+                ref = await run.messenger.find_sent(target, thread, message.key)
             if ref is None:
-                ref = await messenger.send(target, view, thread, key=message.key)
-            async with transaction(sessions) as session:
+                ref = await run.messenger.send(target, view, thread, key=message.key)
+            async with transaction(run.sessions) as session:
                 await delivery_store.update_message_sent(
-                    session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
+                    session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=run.now
                 )
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
         log.warning("delivery of %s failed (attempt %d): %s", message.key, message.attempts, exc)
-        async with transaction(sessions) as session:
+        async with transaction(run.sessions) as session:
             await delivery_store.update_message_status(
                 session=session,
                 message_id=message.id,
                 status="failed" if final else "queued",
                 error=f"{exc.__class__.__name__}: {exc}"[:500],
-                not_before=None if final else now + backoff,
+                not_before=None if final else run.now + backoff,
+                by=run.sender,
+                attempt=message.attempts,
             )
         report.failed += 1
         return
     report.sent += 1
 
 
-async def _update(sessions, messenger: Messenger, policy: Policy, now, message, ref: MessageRef) -> None:
+async def _update(run: _Run, message, ref: MessageRef) -> None:
     """Rewrite a sent message in place, rendered and sent while holding a lock on it.
 
     Updates of one message therefore take turns, and each shows the state at its turn:
     whichever lands last shows everything committed before it, so concurrent changes
     (RSVPs pressed at once) can never leave the message showing an older state.
     """
-    async with transaction(sessions) as session:
+    async with transaction(run.sessions) as session:
         await delivery_store.get_message(session=session, message_id=message.replaces_id, lock=True)
-        view = await handle_outbound(session, message, policy, now)
+        view = await handle_outbound(session, message, run.policy, run.now)
         if view is not None:
-            await messenger.update(ref, view)
+            await run.messenger.update(ref, view)
         await delivery_store.update_message_sent(
-            session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=now
+            session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=run.now
         )

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery import DeliveryReport, Messenger, deliver_due
+from bot.delivery import LEASE, DeliveryReport, Messenger, deliver_due, new_sender_id
 from bot.logs import hold_payload_loggers
 from handlers.context import Context, Policy
 from handlers.digest import build_digest, next_digest_at
@@ -27,19 +27,22 @@ from handlers.jobs import TICK_STEPS
 from handlers.outbound import handle_outbound
 from handlers.registry import SyncReport, handle_sync
 from handlers.scheduled import BATCH, TickReport
-from handlers.views import Message, Reply, notice
+from handlers.views import Message, Reply, notice, retry
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.db import create_engine, ensure_migrated, run_in_transaction, session_factory, transaction
+from storage.db import DATABASE_ERRORS, create_engine, ensure_migrated, run_in_transaction, run_within, session_factory
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-# What a database that is down or unreachable raises, through SQLAlchemy or the driver.
-DATABASE_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError)
 TRY_AGAIN = "Sorry, I could not save that just now (the database did not answer). Nothing was changed; please try again in a minute."
+ALREADY_RECORDED = "That was already recorded; nothing else was changed."
+UNSTORABLE = "That contains characters that cannot be saved (such as a NUL character). Nothing was changed; please remove them and try again."
+# How long a person waits for an answer before being told to try again; a Slack form
+# must be answered within 3 seconds, so its submissions get less (see bot.slack.app).
+INTERACTION_TIMEOUT = 5.0
 
 Handler = Callable[..., Awaitable[Reply]]
 
@@ -75,6 +78,11 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.policy: Policy = settings.policy()
         self.last_sync: SyncReport | None = None
+        self.lease = LEASE
+        self.interaction_timeout = INTERACTION_TIMEOUT
+        self.sender = new_sender_id()
+        self._delivering = False
+        self._deliver_again = False
 
     @classmethod
     async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None) -> Runtime:
@@ -95,8 +103,7 @@ class Runtime:
 
     async def sync(self) -> SyncReport:
         """Bring the database in line with app.yaml."""
-        async with transaction(self.sessions) as session:
-            return await handle_sync(session, self.settings.app, self.policy, self.clock.now())
+        return await run_in_transaction(self.sessions, lambda session: handle_sync(session, self.settings.app, self.policy, self.clock.now()))
 
     def context(self, actor: Person, platform: str, conversation: str | None = None, request_id: str | None = None) -> Context:
         return Context(actor=actor, now=self.clock.now(), platform=platform, conversation=conversation, policy=self.policy, request_id=request_id)
@@ -106,25 +113,44 @@ class Runtime:
         return Person(key="guest", display_name="there", timezone=self.policy.timezone)
 
     async def act(
-        self, person_id: int | None, platform: str, handler: Handler, *args, conversation: str | None = None, request_id: str | None = None
+        self,
+        person_id: int | None,
+        platform: str,
+        handler: Handler,
+        *args,
+        conversation: str | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
     ) -> Reply:
-        """Run a handler as a person (None: an unrecorded guest), in one transaction; tell them to retry if the database fails."""
+        """Run a handler as a person (None: an unrecorded guest), in one transaction, within a few seconds.
+
+        If the database fails or does not answer in time, nothing is changed and the
+        person is told to try again (a RETRY reply: their form stays as they filled it).
+        A duplicate that lost a race to its original is run again, and so answered as
+        the original was.
+        """
         async def work(session):
             actor = self.guest() if person_id is None else await people_store.get_person(session=session, person_id=person_id)
             return await handler(session, self.context(actor, platform, conversation, request_id), *args)
 
+        name = getattr(handler, "__name__", handler)
         try:
-            return await run_in_transaction(self.sessions, work)
+            return await run_within(timeout or self.interaction_timeout, self.sessions, work)
+        except IntegrityError:
+            log.warning("%s lost a race twice to a duplicate of itself; answered as already recorded", name)
+            return notice(ALREADY_RECORDED)
+        except DataError as exc:
+            log.warning("%s was given input the database cannot store: %s", name, exc.__class__.__name__)
+            return retry(UNSTORABLE)
         except DATABASE_ERRORS as exc:
-            log.error("database error while handling %s: %s", getattr(handler, "__name__", handler), exc.__class__.__name__)
-            return notice(TRY_AGAIN)
+            log.error("database error while handling %s: %s", name, exc.__class__.__name__)
+            return retry(TRY_AGAIN)
 
     async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
         now = now or self.clock.now()
         work = await run_tick(self.sessions, self.policy, now)
-        delivery = await deliver_due(self.sessions, self.messenger, self.policy, now) if deliver else DeliveryReport()
-        return TickResult(work, delivery)
+        return TickResult(work, await self.deliver(now) if deliver else DeliveryReport())
 
     async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
         """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
@@ -146,9 +172,26 @@ class Runtime:
         async with self.sessions() as session:
             return await build_digest(session, self.policy, until)
 
-    async def deliver(self) -> DeliveryReport:
-        """Send whatever is queued and due now (after an interaction queued something)."""
-        return await deliver_due(self.sessions, self.messenger, self.policy, self.clock.now())
+    async def deliver(self, now: datetime | None = None) -> DeliveryReport:
+        """Send whatever is queued and due (by `now`, else the clock's time).
+
+        One process sends through one drain at a time: called while a drain is running
+        (an interaction during a long fan-out), it asks that drain to go round once more
+        and returns at once, so nobody waits behind the fan-out and its pace holds.
+        """
+        self._deliver_again = True
+        if self._delivering:
+            return DeliveryReport()
+        self._delivering, report = True, DeliveryReport()
+        try:
+            while self._deliver_again:
+                self._deliver_again = False
+                report += await deliver_due(
+                    self.sessions, self.messenger, self.policy, now or self.clock.now(), clock=self.clock.now, lease=self.lease, sender=self.sender
+                )
+        finally:
+            self._delivering = False
+        return report
 
     async def next_event_at(self) -> datetime | None:
         """Return when the scheduler next has something to do."""

@@ -2,7 +2,8 @@
 
 Sync inserts and updates, and never silently deletes: a model removed from app.yaml
 is marked retired (and comes back if it reappears), a person removed from it is
-kept for the history but no longer counted as declared or as a lead.
+kept for the history but no longer counted as declared or as a lead. It writes only
+what changed, so every start can run it; syncs started at once take turns.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from handlers.health import HEALTH_EMOJI, Health, refresh_model_health
 from handlers.periods import next_due_after
 from handlers.views import Button, Message, Reply, ReplyMode, Style, notice
 from storage import checkins as checkin_store
+from storage import locks as lock_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage.models import BusinessUnit, MLModel, Person
@@ -42,6 +44,8 @@ class SyncReport:
 
 async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy, now: datetime) -> SyncReport:
     """Bring the database in line with a declared portfolio."""
+    # The first statement: a sync started beside this one waits here until this one commits, and then sees its rows.
+    await lock_store.lock_sync(session=session)
     report = SyncReport()
     workspace_tz = decl.workspace.timezone
     leads = set(decl.leads)
@@ -70,8 +74,8 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     for p in decl.people:
         wanted = {"slack": p.slack, "teams": p.teams}
         person_id = people[p.key].id
-        if any(known.get((person_id, platform)) != external_id for platform, external_id in wanted.items()):
-            await people_store.update_identities(session=session, person_id=person_id, identities=wanted)
+        if changed := {platform: external_id for platform, external_id in wanted.items() if known.get((person_id, platform)) != external_id}:
+            await people_store.update_identities(session=session, person_id=person_id, identities=changed)
 
     units = await people_store.list_units_by_name(session=session)
     for u in decl.units:

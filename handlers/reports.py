@@ -11,12 +11,23 @@ events, no link to their check-in, nothing in a log line. The reporter keeps the
 receipt code, and `/mlreport status CODE` shows the report to whoever holds it.
 The platform wiring helps: it lets a person reach these handlers without being
 recorded first (see `identity_optional`), so `ctx.actor.id` may be None here.
+
+A report filed about a chat message (Slack's message shortcut) never keeps anything
+that could lead back to the reporter. A message's link carries its conversation and
+its time, which in a direct message with the bot name the reporter as surely as their
+id would. So:
+- a message in a DM or any private conversation is neither linked nor quoted, for
+  any report, and the form says so before it is sent (the owner could not open a
+  link into someone else's private conversation anyway);
+- a message in a public channel is linked from a named report only; an anonymous
+  one keeps no link, and the reporter may choose to quote the message's text.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -101,39 +112,72 @@ def _label(choices: tuple[Choice, ...], value: str | None) -> str:
     return next((c.label for c in choices if c.value == value), value or "—")
 
 
+QUOTE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """The chat message a report is about, as the platform describes it: where it lives decides what a report may keep."""
+
+    private: bool = True
+    link: str | None = None
+    text: str = ""
+
+
 def new_receipt_code() -> str:
     """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
-    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
+    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
     return f"R-{pick()}-{pick()}"
 
 
 # Filing
 
 
-async def report_form(session: AsyncSession, ctx: Context, model: MLModel | None = None, *, checkin_id: int | None = None, link: str | None = None, intro: str = "") -> Form:
+async def report_form(
+    session: AsyncSession, ctx: Context, model: MLModel | None = None, *, checkin_id: int | None = None, about: ChatMessage | None = None, intro: str = ""
+) -> Form:
     """Return the failure report form, prefilled with what is already known."""
-    what = f"About this message: {link}\n" if link else None
+    quote = about is not None and not about.private and bool(about.text.strip())
+    if about is not None and about.private:
+        intro = intro or ("The message you chose is in a direct message or a private conversation, so this report will not link to it or quote it. "
+                          "Describe what happened below.")
+    elif about is not None:
+        intro = intro or ("This report links to the message you chose, unless you file it anonymously: an anonymous report keeps no link, "
+                          "but it may quote the message's text.")
+    state = {"checkin": checkin_id}
+    if about is not None:
+        state["about"] = "private" if about.private else "public"
+    if about is not None and not about.private:
+        state |= {"link": about.link, "quote": about.text.strip()[:QUOTE_LIMIT] if quote else None}
+    inputs = [
+        Input("model", "Which model?", InputKind.CHOICE, choices=await model_choices(session, ctx, model), initial=model.key if model else None),
+        Input("what_happened", "What happened?", InputKind.LONG_TEXT, max_length=TEXT_LIMIT),
+        Input("since", "Since when? (YYYY-MM-DD)", InputKind.DATE, required=False),
+        Input("impact", "Business impact", InputKind.CHOICE, choices=IMPACTS, initial="minor"),
+        Input("frequency", "How often?", InputKind.CHOICE, required=False, choices=FREQUENCIES),
+        Input(
+            "anonymous",
+            "File anonymously",
+            InputKind.CHECKBOX,
+            required=False,
+            hint="Nothing about you is stored, not even in logs. You get a receipt code to follow the report.",
+        ),
+    ]
+    if quote:
+        inputs.append(Input("quote", "Quote the message's text in the report", InputKind.CHECKBOX, required=False, hint=f"“{_clip(about.text, 140)}”"))
     return Form(
         form=FormId.REPORT,
         title="Report a problem",
         intro=intro or "Tell the ML team what went wrong. The model's owner hears of it at once.",
-        state=json.dumps({k: v for k, v in (("checkin", checkin_id), ("link", link)) if v}),
+        state=json.dumps({k: v for k, v in state.items() if v}),
         submit_label="Send report",
-        inputs=(
-            Input("model", "Which model?", InputKind.CHOICE, choices=await model_choices(session, ctx, model), initial=model.key if model else None),
-            Input("what_happened", "What happened?", InputKind.LONG_TEXT, initial=what, max_length=TEXT_LIMIT),
-            Input("since", "Since when? (YYYY-MM-DD)", InputKind.DATE, required=False),
-            Input("impact", "Business impact", InputKind.CHOICE, choices=IMPACTS, initial="minor"),
-            Input("frequency", "How often?", InputKind.CHOICE, required=False, choices=FREQUENCIES),
-            Input(
-                "anonymous",
-                "File anonymously",
-                InputKind.CHECKBOX,
-                required=False,
-                hint="Nothing about you is stored, not even in logs. You get a receipt code to follow the report.",
-            ),
-        ),
+        inputs=tuple(inputs),
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _open(form: Form) -> Reply:
@@ -143,7 +187,7 @@ def _open(form: Form) -> Reply:
 
 
 async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
-    """Open the report form; `value` is '', 'model:KEY', 'checkin:ID' or 'link:URL' (a chat message)."""
+    """Open the report form; `value` is '', 'model:KEY' or 'checkin:ID'."""
     kind, _, ref = value.partition(":")
     if kind == "checkin" and ref.isdigit():
         checkin = await checkin_store.get_checkin(session=session, checkin_id=int(ref))
@@ -152,9 +196,13 @@ async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
             return _open(await report_form(session, ctx, model, checkin_id=checkin.id))
     if kind == "model":
         return _open(await report_form(session, ctx, await picked_model(session, ref)))
-    if kind == "link" and ref:
-        return _open(await report_form(session, ctx, link=ref[:400]))
     return _open(await report_form(session, ctx))
+
+
+async def handle_open_about(session: AsyncSession, ctx: Context, message: ChatMessage) -> Reply:
+    """Open the report form about a chat message (a message shortcut), telling the reporter what the report will keep of it."""
+    link = message.link if message.link and len(message.link) <= 400 else None
+    return _open(await report_form(session, ctx, about=ChatMessage(message.private, link, message.text)))
 
 
 async def handle_report_command(session: AsyncSession, ctx: Context, args: str) -> Reply:
@@ -212,7 +260,8 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     if not anonymous and ctx.actor.id is None:
         errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
     if errors:
-        form = await report_form(session, ctx, model, checkin_id=meta.get("checkin"), link=meta.get("link"))
+        about = ChatMessage(meta["about"] == "private", meta.get("link"), meta.get("quote", "")) if meta.get("about") else None
+        form = await report_form(session, ctx, model, checkin_id=meta.get("checkin"), about=about)
         return form_errors(form, errors, values)
 
     # Anonymous: nothing that leads back to the reporter, and the check-in is theirs.
@@ -228,7 +277,8 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
             impact=impact,
             frequency=frequency,
             checkin_id=None if anonymous else meta.get("checkin"),
-            link=meta.get("link"),
+            link=None if anonymous else meta.get("link"),
+            quoted=meta.get("quote") if checked(values.get("quote")) else None,
             request_key=ctx.request_id,
             created_at=ctx.now,
             updated_at=ctx.now,
@@ -340,6 +390,8 @@ async def report_view(session: AsyncSession, report: FailureReport, viewer: Pers
     sections = [Section(fields=tuple(fields))]
     if report.link:
         sections.append(Section(text=f"About: {report.link}"))
+    if report.quoted:
+        sections.append(Section(text=f"Quoted message: “{report.quoted}”"))
     if report.analysis:
         sections.append(Section(text=f"Analysis: {report.analysis}"))
     if report.resolution:

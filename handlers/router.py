@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import checkins, forums, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
-from handlers.views import Message, Reply, ReplyMode, checked, notice
+from handlers.text import unstorable
+from handlers.views import Message, Reply, ReplyMode, checked, notice, retry
 
 COMMANDS = (
     ("/mlstatus", "the portfolio: health counts, models that need attention, upcoming forums"),
@@ -130,6 +131,9 @@ def identity_optional(*, command: str | None = None, action: str | None = None, 
     return form == FormId.REPORT and checked((values or {}).get("anonymous"))
 
 
+UNREADABLE = "That contains a character mlpulse cannot read (a NUL character or a broken emoji). Nothing was done; please remove it and try again."
+
+
 def help_view() -> Message:
     """Return the list of everything a person can ask mlpulse."""
     return Message(
@@ -141,6 +145,8 @@ def help_view() -> Message:
 
 async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Reply:
     """Answer a command such as '/mlstatus churn' or 'mlpulse away until 2026-12-24'."""
+    if unstorable(text):
+        return notice(UNREADABLE)
     words = text.strip().split(maxsplit=1)
     if not words:
         return Reply(help_view())
@@ -183,6 +189,8 @@ async def _mlpulse(session: AsyncSession, ctx: Context, args: str) -> Reply:
 
 async def handle_action(session: AsyncSession, ctx: Context, action: str, value: str) -> Reply:
     """Run the handler of a pressed button."""
+    if unstorable(value):
+        return notice(UNREADABLE)
     try:
         handler = ACTIONS[ActionId(action)]
     except (ValueError, KeyError):
@@ -191,9 +199,14 @@ async def handle_action(session: AsyncSession, ctx: Context, action: str, value:
 
 
 async def handle_submit(session: AsyncSession, ctx: Context, form: str, state: str, values: dict[str, str]) -> Reply:
-    """Run the handler of a submitted form."""
+    """Run the handler of a submitted form; a value no database could store sends the form back, kept as it was typed."""
     try:
         handler = FORMS[FormId(form)]
     except (ValueError, KeyError):
         return notice("That form is from an older version of mlpulse and can no longer be submitted.")
+    if unstorable(state):
+        return retry(UNREADABLE)
+    for name, value in values.items():
+        if unstorable(value):
+            return retry("This contains a character that cannot be saved (a NUL character or a broken emoji). Remove it and submit again.", input=name)
     return await handler(session, ctx, state, values)

@@ -44,3 +44,14 @@ def too_long(text: str | None, limit: int) -> str | None:
 def percent(rate: float | None) -> str:
     """Format a rate in [0, 1] as a percentage, or a dash when unknown."""
     return "—" if rate is None else f"{rate:.0%}"
+
+
+def unstorable(text: str) -> bool:
+    """Tell whether text holds what no database can store: a NUL character, or half of a surrogate pair (a broken emoji)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -143,6 +143,9 @@ class ReplyMode(StrEnum):
     """Post in the conversation where the person acted."""
     FORM = "form"
     """Open the form (or show it again with its errors)."""
+    RETRY = "retry"
+    """Nothing was done: show why to the person acting, and leave what they acted on as it
+    was (a form stays open with what they typed), so that they can try again."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class Reply:
 
     view: Message | Form
     mode: ReplyMode = ReplyMode.EPHEMERAL
+    input: str | None = None
+    """For RETRY of a form: the input at fault, where the platform can show the reason beside it."""
 
 
 def checked(value: str | None) -> bool:
@@ -161,6 +166,11 @@ def checked(value: str | None) -> bool:
 def notice(text: str, title: str = "") -> Reply:
     """Return a short ephemeral message, for confirmations and polite refusals."""
     return Reply(Message(title=title, text=text), ReplyMode.EPHEMERAL)
+
+
+def retry(text: str, input: str | None = None) -> Reply:
+    """Return a refusal that changed nothing and keeps the person's form (see `ReplyMode.RETRY`)."""
+    return Reply(Message(title="", text=text), ReplyMode.RETRY, input)
 
 
 def form_errors(form: Form, errors: Mapping[str, str], values: Mapping[str, str]) -> Reply:

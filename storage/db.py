@@ -8,16 +8,19 @@ forms are accepted and mapped to those drivers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mlpulse.db"
+T = TypeVar("T")
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -26,6 +29,14 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+psycopg2": "postgresql+asyncpg",
 }
+
+
+# What a database that is down, unreachable or too slow raises, through SQLAlchemy or the driver.
+DATABASE_ERRORS = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
+# How long a connection may take to open, and a statement to answer, before it is given
+# up: a database that stopped answering fails a request in seconds instead of hanging it.
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 30.0
 
 
 class DatabaseNotReady(RuntimeError):
@@ -64,6 +75,15 @@ def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_timeout", CONNECT_TIMEOUT)
+    # `timeout` bounds connecting and `command_timeout` every statement, on the client:
+    # a server that is frozen (not down) answers neither, and no server-side timeout
+    # could fire. The server-side ones end what a vanished client left behind.
+    kwargs.setdefault("connect_args", {
+        "timeout": CONNECT_TIMEOUT,
+        "command_timeout": STATEMENT_TIMEOUT,
+        "server_settings": {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000)), "idle_in_transaction_session_timeout": "60000"},
+    })
     return create_async_engine(url, **kwargs)
 
 
@@ -99,6 +119,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     async with sessions() as session:
         try:
             yield session
+            session.info["committing"] = True  # from here on, only the database knows whether it lands (see run_within)
             await session.commit()
         except BaseException:
             # Shielded: a task cancelled twice (a shutdown, a task group) must still let go
@@ -121,15 +142,67 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work, attempts: int = 5):
-    """Run `await work(session)` in a transaction; re-run it if the database aborted it as a deadlock."""
+    """Run `await work(session)` in a transaction; re-run it if the database aborted it as a deadlock, or once after a lost race.
+
+    A lost race is a unique key that a concurrent transaction took first (a double
+    click, a retried request, two replicas): run again, the work sees the winner's row
+    and answers as it did.
+    """
+    raced = False
     for attempt in range(1, attempts + 1):
         try:
             async with transaction(sessions) as session:
                 return await work(session)
         except Exception as exc:
+            if isinstance(exc, IntegrityError) and not raced and attempt < attempts:
+                raced = True
+                continue
             if attempt == attempts or not is_retryable(exc):
                 raise
             await asyncio.sleep(0.01 * attempt)
+
+
+class Abandoned(TimeoutError):
+    """The database did not answer in time, and the work was given up before it committed: nothing it did will land."""
+
+
+async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False) -> T:
+    """Return what `work` returns, or raise `Abandoned` after `seconds`, leaving it to end in the background.
+
+    Cancelling work that waits on a frozen database would only wait again, for its
+    rollback; so it is cancelled and left behind, and the caller can answer at once.
+    Work that is `committing` by then is waited for instead: only the database knows
+    whether a commit under way lands.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done and committing():
+            return await task
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        # Whatever it ends with (a rollback error once the database is back) was answered already.
+        task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+        raise Abandoned(f"the database did not answer within {seconds:g}s")
+    return task.result()
+
+
+async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession], work):
+    """Run `work` as `run_in_transaction` does, but give up after `seconds` (raising `Abandoned`) unless it is committing.
+
+    Given up, the work is cancelled before its commit, so whenever the database answers
+    again it rolls back: nothing it did lands.
+    """
+    begun: list[AsyncSession] = []
+
+    async def tracked(session: AsyncSession):
+        begun.append(session)
+        return await work(session)
+
+    return await abandon_after(seconds, run_in_transaction(sessions, tracked), committing=lambda: bool(begun) and begun[-1].info.get("committing", False))
 
 
 async def ensure_migrated(engine: AsyncEngine) -> None:

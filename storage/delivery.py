@@ -50,17 +50,18 @@ async def list_messages_by_key_prefix(*, session: AsyncSession, prefix: str) -> 
 
 
 async def claim_messages(
-    *, session: AsyncSession, now: datetime, lease: timedelta, limit: int
+    *, session: AsyncSession, due_by: datetime, at: datetime, lease: timedelta, limit: int, by: str
 ) -> Sequence[OutboundMessage]:
-    """Claim up to `limit` queued messages that are due, for `lease`; nobody else gets them meanwhile.
+    """Claim up to `limit` queued messages due by `due_by` for sender `by`, until `at + lease`; nobody else gets them meanwhile.
 
     Claimers cannot collide: on PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED,
     and on SQLite every transaction begins IMMEDIATE, so one claimer runs at a time.
+    Each claim counts as an attempt, so `(claimed_by, attempts)` names one claim.
     """
-    free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now)
+    free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until <= at)
     query = (
         select(OutboundMessage)
-        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= now, free)
+        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= due_by, free)
         .order_by(OutboundMessage.not_before, OutboundMessage.id)
         .limit(limit)
     )
@@ -71,10 +72,36 @@ async def claim_messages(
         await session.exec(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_([m.id for m in claimed]))
-            .values(claimed_until=now + lease, attempts=OutboundMessage.attempts + 1)
+            .values(claimed_until=at + lease, claimed_by=by, attempts=OutboundMessage.attempts + 1)
             .execution_options(synchronize_session="fetch")
         )
     return claimed
+
+
+def _held(by: str):
+    return (OutboundMessage.claimed_by == by, OutboundMessage.status == "queued")
+
+
+async def update_claim(*, session: AsyncSession, message_id: int, by: str, attempt: int, until: datetime) -> bool:
+    """Renew sender `by`'s claim on one message (the claim of attempt `attempt`) until `until`; return False if it lost it."""
+    result = await session.exec(
+        update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.attempts == attempt, *_held(by)).values(claimed_until=until)
+    )
+    return result.rowcount == 1
+
+
+async def update_claims(*, session: AsyncSession, message_ids: Sequence[int], by: str, until: datetime) -> int:
+    """Renew every claim sender `by` still holds among these messages until `until`; return how many it holds."""
+    if not message_ids:
+        return 0
+    result = await session.exec(update(OutboundMessage).where(OutboundMessage.id.in_(message_ids), *_held(by)).values(claimed_until=until))
+    return result.rowcount
+
+
+async def count_senders(*, session: AsyncSession, at: datetime) -> int:
+    """Count the senders (bot processes) holding claims at `at`: the replicas delivering right now."""
+    query = select(func.count(func.distinct(OutboundMessage.claimed_by))).where(OutboundMessage.status == "queued", OutboundMessage.claimed_until > at)
+    return (await session.exec(query)).one()
 
 
 async def update_message_sent(
@@ -84,18 +111,34 @@ async def update_message_sent(
     await session.exec(
         update(OutboundMessage)
         .where(OutboundMessage.id == message_id)
-        .values(status="sent", platform=platform, conversation_id=conversation_id, message_id=platform_message_id, sent_at=at, claimed_until=None)
+        .values(
+            status="sent", platform=platform, conversation_id=conversation_id, message_id=platform_message_id, sent_at=at, claimed_until=None, claimed_by=None
+        )
     )
 
 
 async def update_message_status(
-    *, session: AsyncSession, message_id: int, status: str, error: str | None = None, not_before: datetime | None = None
+    *,
+    session: AsyncSession,
+    message_id: int,
+    status: str,
+    error: str | None = None,
+    not_before: datetime | None = None,
+    by: str | None = None,
+    attempt: int | None = None,
 ) -> None:
-    """Move a message to `status` (queued again for a retry, skipped, failed), releasing its claim."""
-    values: dict = dict(status=status, claimed_until=None, last_error=error)
+    """Move a message to `status` (queued again for a retry, skipped, failed), releasing its claim.
+
+    With `by` and `attempt`, only while that claim still holds: a sender that lost its
+    claim must not undo what the new holder does.
+    """
+    values: dict = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
     if not_before is not None:
         values["not_before"] = not_before
-    await session.exec(update(OutboundMessage).where(OutboundMessage.id == message_id).values(**values))
+    query = update(OutboundMessage).where(OutboundMessage.id == message_id)
+    if by is not None:
+        query = query.where(OutboundMessage.claimed_by == by, OutboundMessage.attempts == attempt)
+    await session.exec(query.values(**values))
 
 
 async def get_next_message_at(*, session: AsyncSession) -> datetime | None:

@@ -113,10 +113,15 @@ async def update_identities(*, session: AsyncSession, person_id: int, identities
 
 
 async def update_unit_contacts(*, session: AsyncSession, unit_id: int, person_ids: Sequence[int]) -> None:
-    """Make `person_ids` exactly the contacts of a unit."""
-    await session.exec(delete(UnitContact).where(UnitContact.unit_id == unit_id))
+    """Make `person_ids` exactly the contacts of a unit, writing only the rows that change."""
+    # Deleting and re-inserting every contact would rewrite unchanged rows on every start,
+    # and two starts doing it at once collide on the primary key.
+    current = set((await session.exec(select(UnitContact.person_id).where(UnitContact.unit_id == unit_id))).all())
+    if removed := current - set(person_ids):
+        await session.exec(delete(UnitContact).where(UnitContact.unit_id == unit_id, UnitContact.person_id.in_(removed)))
     for person_id in dict.fromkeys(person_ids):
-        session.add(UnitContact(unit_id=unit_id, person_id=person_id))
+        if person_id not in current:
+            session.add(UnitContact(unit_id=unit_id, person_id=person_id))
 
 
 async def get_identity(*, session: AsyncSession, person_id: int, platform: str) -> str | None:

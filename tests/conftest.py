@@ -8,7 +8,7 @@ schema is created once and every table is emptied before each test.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -25,8 +25,8 @@ _schema_ready = False
 
 # A Monday; the default test cadence asks every Tuesday at 10:00, so TUESDAY is the
 # first instant anything falls due (for people on UTC; Tokyo's comes nine hours earlier).
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
-TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 POLICY = Policy(
     timezone="UTC",
     default_cadence=Cadence(every=1, unit="week", weekdays=(1,)),
@@ -80,3 +80,14 @@ async def shared_engines(tmp_path):
     yield first, second
     await first.dispose()
     await second.dispose()
+
+
+@pytest.fixture
+async def replica_engines(tmp_path):
+    """Five engines (five connection pools) on one database, as two replicas and three `mlpulse tick` runs would have."""
+    url = TEST_DATABASE_URL if ON_POSTGRES else f"sqlite+aiosqlite:///{tmp_path / 'replicas.db'}"
+    engines = [create_engine(url) for _ in range(5)]
+    await _prepare(engines[0])
+    yield engines
+    for engine in engines:
+        await engine.dispose()

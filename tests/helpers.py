@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlmodel import select
@@ -59,3 +60,12 @@ async def act(sessions, who: str | Person, action: str, value, now: datetime = N
 async def submit(sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY) -> Reply:
     """Submit a form as a person."""
     return await _as(sessions, who, lambda s, c: router.handle_submit(s, c, form, str(state), values), now, request_id, policy)
+
+
+@asynccontextmanager
+async def held(engine):
+    """Hold the database from another connection, so that every transaction of the bot waits on it (a database that stopped answering)."""
+    async with engine.begin() as connection:  # on SQLite, every transaction begins IMMEDIATE: this one holds the write lock
+        if engine.dialect.name == "postgresql":
+            await connection.exec_driver_sql("LOCK TABLE person, checkin, outbound_message IN ACCESS EXCLUSIVE MODE")
+        yield

@@ -21,7 +21,7 @@ from handlers import router
 from handlers.checkins import person_zone
 from handlers.periods import parse_duration
 from handlers.text import when
-from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode
+from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode, form_errors
 from storage import people as people_store
 from storage.models import Person
 
@@ -155,11 +155,15 @@ class Shell:
     async def show_reply(self, reply: Reply, origin: MessageRef | None) -> None:
         """Show a handler's reply the way a chat platform would, then send what it queued."""
         while reply.mode == ReplyMode.FORM:
-            values = await self.fill(reply.view)
+            form = reply.view
+            values = await self.fill(form)
             if values is None:
                 self.write("Form cancelled; nothing was saved.")
                 return
-            reply = await self.runtime.act(self.actor.id, "shell", router.handle_submit, reply.view.form, reply.view.state, values)
+            reply = await self.runtime.act(self.actor.id, "shell", router.handle_submit, form.form, form.state, values)
+            if reply.mode == ReplyMode.RETRY:  # nothing was saved: the same form again, with what was typed
+                self.write(f"⚠️  {reply.view.text}")
+                reply = form_errors(form, {reply.input: reply.view.text} if reply.input else {}, values)
         view: Message = reply.view
         if reply.mode == ReplyMode.REPLACE and origin is not None:
             await self.runtime.messenger.update(origin, view)

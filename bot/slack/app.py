@@ -19,28 +19,38 @@ retry it has not seen, so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import traceback
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
+from bot.runtime import Runtime
 from bot.slack.directory import SlackDirectory
 from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
 from handlers import router
-from handlers.actions import ActionId
 from handlers.home import handle_home
-from handlers.views import Form, Reply, ReplyMode, notice
+from handlers.reports import ChatMessage, handle_open_about
+from handlers.views import Form, Reply, ReplyMode, retry
+from storage.db import DATABASE_ERRORS, abandon_after
 
 log = logging.getLogger(__name__)
 COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport", "/mlstory", "/mlforum")
 REPORT_SHORTCUT = "report_problem"
+NOT_RESOLVED = "Sorry, I could not work out who you are just now (Slack or the database did not answer), so nothing was done. Please try again in a minute."
+# Slack closes a modal with an error unless its submission is answered within 3 seconds,
+# and the answer (inline errors) can only come from the handler: so a submission's
+# lookup and handler share this much of them.
+SUBMIT_TIMEOUT = 2.4
 
 
 @dataclass(frozen=True)
@@ -87,18 +97,22 @@ class SlackWiring:
             self._events.popitem(last=False)
         return True
 
-    async def act(self, user_id: str, handler, *args, learn: bool = True, **kwargs) -> Reply:
-        """Run a handler as the Slack user; if even finding them fails, tell them to try again.
+    async def act(self, user_id: str, handler, *args, learn: bool = True, timeout: float | None = None, **kwargs) -> Reply:
+        """Run a handler as the Slack user, within `timeout`; if even finding them fails, tell them to try again.
 
         With `learn=False` a user mlpulse does not know yet is not recorded: the handler
         runs for a guest. (No log line names the user: it might be filing anonymously.)
         """
+        loop = asyncio.get_running_loop()
+        budget = timeout or self.runtime.interaction_timeout
+        started = loop.time()
         try:
-            person = await (self.directory.person_for(user_id) if learn else self.directory.find_person(user_id))
-        except DATABASE_ERRORS as exc:
+            person = await abandon_after(budget, self.directory.person_for(user_id) if learn else self.directory.find_person(user_id))
+        except (*DATABASE_ERRORS, SlackApiError, aiohttp.ClientError) as exc:
             log.error("could not resolve a Slack user: %s", exc.__class__.__name__)
-            return notice(TRY_AGAIN)
-        return await self.runtime.act(person.id if person else None, "slack", handler, *args, **kwargs)
+            return retry(NOT_RESOLVED)
+        remaining = max(0.1, budget - (loop.time() - started))
+        return await self.runtime.act(person.id if person else None, "slack", handler, *args, timeout=remaining, **kwargs)
 
     async def on_command(self, ack, body: dict) -> None:
         await ack()
@@ -119,18 +133,35 @@ class SlackWiring:
         await self.show(reply, origin, body.get("trigger_id"))
 
     async def on_report_shortcut(self, ack, body: dict) -> None:
-        """Open the report form from a message's menu, prefilled with a link to that message."""
+        """Open the report form from a message's menu, about that message (linked only if it is in a public channel)."""
         await ack()
         user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
-        ts = body.get("message_ts") or (body.get("message") or {}).get("ts")
-        link = ""
-        if channel and ts:
-            try:
-                link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
-            except SlackApiError as exc:  # the form still opens, just without the link
-                log.warning("no permalink for a reported message: %s", exc.response.get("error"))
-        reply = await self.act(user, router.handle_action, ActionId.REPORT_OPEN, f"link:{link}" if link else "", learn=False)
+        message = body.get("message") or {}
+        about = await self.describe(channel, body.get("message_ts") or message.get("ts"), message.get("text") or "")
+        reply = await self.act(user, handle_open_about, about, learn=False)
         await self.show(reply, Origin("command", user, channel, response_url=body.get("response_url")), body.get("trigger_id"))
+
+    async def describe(self, channel: str | None, ts: str | None, text: str) -> ChatMessage:
+        """Describe a message for a report: one in a public channel with its link and text; anything else as private, with neither."""
+        if not channel or not ts or not await self.is_public(channel):
+            return ChatMessage(private=True)
+        try:
+            link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+        except SlackApiError as exc:  # the form still opens, just without the link
+            log.warning("no permalink for a reported message: %s", exc.response.get("error"))
+            link = None
+        return ChatMessage(private=False, link=link, text=text)
+
+    async def is_public(self, channel: str) -> bool:
+        """Tell whether a conversation is a public channel; a DM, a group DM, a private channel, or one Slack will not describe, is not."""
+        if not channel.startswith("C"):  # D: a DM; G: a group DM or an older private channel
+            return False
+        try:
+            info = (await self.client.conversations_info(channel=channel))["channel"]
+        except SlackApiError as exc:
+            log.info("treating a reported message's conversation as private: %s", exc.response.get("error"))
+            return False
+        return not (info.get("is_private") or info.get("is_im") or info.get("is_mpim") or info.get("is_ext_shared"))
 
     async def on_submit(self, ack, body: dict, view: dict) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -139,13 +170,18 @@ class SlackWiring:
             body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values,
             request_id=f"slack:view:{view['id']}" if view.get("id") else None,
             learn=not router.identity_optional(form=view["callback_id"], values=values),
+            timeout=SUBMIT_TIMEOUT,
         )
         origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
         if reply.mode == ReplyMode.FORM and reply.view.errors:
-            await ack(**to_errors(reply.view))
+            await ack(**to_errors(reply.view.errors))
             return
         if reply.mode == ReplyMode.FORM:
             await ack(response_action="update", view=self.modal(reply.view, origin))
+            return
+        field = reply.input or next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), None)
+        if reply.mode == ReplyMode.RETRY and field:  # nothing was saved: the modal stays open with what was typed
+            await ack(**to_errors({field: reply.view.text}))
             return
         await ack()
         await self.show(reply, origin, None)
@@ -230,5 +266,14 @@ def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDi
     app.view(re.compile(".+"))(wiring.on_submit)
     app.shortcut(REPORT_SHORTCUT)(wiring.on_report_shortcut)
     app.event("app_home_opened")(wiring.on_home_opened)
+    app.error(_on_error)
     app.wiring = wiring  # type: ignore[attr-defined]
+    # What the server checks each request's signature and age with, before Bolt parses its body.
+    app.verifier = SignatureVerifier(signing_secret) if signing_secret else None  # type: ignore[attr-defined]
     return app
+
+
+async def _on_error(error: Exception) -> None:
+    """Log a listener's failure by its class and place only: Bolt's own log line would carry the request, which may name an anonymous reporter."""
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    log.error("a Slack listener failed: %s%s", error.__class__.__name__, f" at {frame.filename}:{frame.lineno}" if frame else "")

@@ -2,20 +2,68 @@
 
 Direct messages go to the person's user id (Slack opens the DM) and reminders go
 into the question's thread. Files (the digest's chart, a forum's invite) are
-uploaded with Slack's external-upload flow into the same conversation. Rate limits are waited out by slack_sdk's retry
-handler, which honours `Retry-After`; nothing is dropped.
+uploaded with Slack's external-upload flow into the same conversation.
+
+Retries: a 429 is waited out by slack_sdk's retry handler, which honours
+`Retry-After`; nothing is dropped. A connection error is retried by slack_sdk only
+for calls that are safe to repeat (reads, updates, opening a DM, views). A call that
+creates something (a post, an upload's completion) is not: Slack may have acted on
+it just before the connection went, and a blind retry would make a second copy. So
+after a connection error on a post, the messenger first looks for the message by
+the outbox key it was tagged with, returns it if it is there, and only otherwise
+posts again, a few times at most. An untagged post cannot be looked for: its error
+goes back to the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlsplit
+
+import aiohttp
 from aiolimiter import AsyncLimiter
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import MessageRef, Target, Unreachable
+from bot.delivery import MessageRef, Target, Unreachable, pace
 from bot.slack.directory import SlackDirectory
 from bot.slack.render import to_message
 from handlers.views import Message
+
+# Web API methods that create something on each call. A connection error may come
+# after Slack acted on one, so repeating it blindly could create a second.
+NOT_IDEMPOTENT = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "chat.meMessage",
+        "files.upload",
+        "files.completeUploadExternal",
+        "files.remote.add",
+        "conversations.create",
+        "bookmarks.add",
+        "reminders.add",
+        "usergroups.create",
+    }
+)
+# What slack_sdk lets through when a call's connection fails (it wraps none of them).
+CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+POST_ATTEMPTS = 3
+
+
+class IdempotentRetryHandler(AsyncConnectionErrorRetryHandler):
+    """Retries a call after a connection error, unless the call creates something and may already have reached Slack."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        method = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        never_sent = isinstance(error, aiohttp.ClientConnectorError)  # no connection was made, so Slack saw nothing
+        if method in NOT_IDEMPOTENT and not never_sent:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
 def web_client(token: str, base_url: str, max_retries: int = 8) -> AsyncWebClient:
@@ -23,7 +71,7 @@ def web_client(token: str, base_url: str, max_retries: int = 8) -> AsyncWebClien
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=3), AsyncRateLimitErrorRetryHandler(max_retry_count=max_retries)],
+        retry_handlers=[IdempotentRetryHandler(max_retry_count=3), AsyncRateLimitErrorRetryHandler(max_retry_count=max_retries)],
     )
 
 
@@ -36,13 +84,18 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient, directory: SlackDirectory, per_minute: int = 600):
         self.client, self.directory = client, directory
         # chat.postMessage allows about one message per second per channel under a
-        # workspace-wide ceiling. A bucket of 5% of a second's worth, refilled at 95% of
-        # the ceiling, can never put more than the ceiling into any one second: 429s
-        # stay the exception, and each one would stall sending for a whole second.
-        per_second = per_minute / 60
-        burst = max(1.0, per_second * 0.05)
-        self._workspace = AsyncLimiter(burst, burst / (per_second * 0.95))
+        # workspace-wide ceiling. Pacing at 95% of the ceiling keeps 429s the exception
+        # (each one stalls sending for a whole second); with other replicas sending too,
+        # this one takes its share of it (see `share`).
+        self._ceiling = per_minute / 60 * 0.95
+        self._senders = 1
+        self._workspace = pace(self._ceiling)
         self._channels: dict[str, AsyncLimiter] = {}
+
+    def share(self, senders: int) -> None:
+        """Pace at this process's part of the workspace ceiling, now that `senders` processes send at once."""
+        if senders != self._senders:
+            self._senders, self._workspace = senders, pace(self._ceiling / senders)
 
     async def _channel(self, target: Target, thread: MessageRef | None) -> str:
         if thread is not None:
@@ -59,19 +112,34 @@ class SlackMessenger:
         extra = {"thread_ts": thread.message_id} if thread else {}
         if key:
             extra["metadata"] = {"event_type": self.EVENT_TYPE, "event_payload": {"key": key}}
-        per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
-        payload = await self._render(view)
-        async with self._workspace, per_channel:
-            response = await self.client.chat_postMessage(channel=channel, **payload, **extra)
+        ref = await self._post(target, thread, key, channel, {**await self._render(view), **extra})
         if len(self._channels) > 10_000:
             self._channels.clear()
         for attachment in view.attachments:
             # Slack's current upload flow (files.getUploadURLExternal, the upload, then
             # files.completeUploadExternal), shared into the conversation just after the message.
             await self.client.files_upload_v2(
-                channel=response["channel"], file=attachment.content, filename=attachment.filename, title=attachment.title or attachment.filename
+                channel=ref.conversation_id, file=attachment.content, filename=attachment.filename, title=attachment.title or attachment.filename
             )
-        return MessageRef(self.platform, response["channel"], response["ts"])
+        return ref
+
+    async def _post(self, target: Target, thread: MessageRef | None, key: str | None, channel: str, arguments: dict) -> MessageRef:
+        """Post a message; after a connection error, look for it by its key before posting again."""
+        per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
+        attempt = 1
+        while True:
+            try:
+                async with self._workspace, per_channel:
+                    response = await self.client.chat_postMessage(channel=channel, **arguments)
+                return MessageRef(self.platform, response["channel"], response["ts"])
+            except CONNECTION_ERRORS:
+                if key is None or attempt >= POST_ATTEMPTS:
+                    raise
+            # Slack may have taken the post before the connection went: only the key can tell.
+            found = await self.find_sent(target, thread, key)
+            if found is not None:
+                return found
+            attempt += 1
 
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         # A resend follows its crash within minutes, and a DM with the bot is short: the

@@ -219,6 +219,6 @@ def to_modal(form: Form) -> dict:
     }
 
 
-def to_errors(form: Form) -> dict:
-    """Render a form's errors as a view_submission response, shown inline on each input."""
-    return {"response_action": "errors", "errors": {name[: limits.BLOCK_ID]: cut(escape(msg), limits.INPUT_HINT) for name, msg in form.errors.items()}}
+def to_errors(errors: Mapping[str, str]) -> dict:
+    """Render errors by input name as a view_submission response, shown inline on each input."""
+    return {"response_action": "errors", "errors": {name[: limits.BLOCK_ID]: cut(escape(msg), limits.INPUT_HINT) for name, msg in errors.items()}}

@@ -22,22 +22,25 @@ installation events also greet, once, and a team install learns the team's chann
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 from copy import copy
 from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
 from bot.config import Settings
-from bot.runtime import DATABASE_ERRORS, TRY_AGAIN, Runtime
+from bot.runtime import TRY_AGAIN, Runtime
 from bot.teams.cards import Submission, card_message, submission
 from bot.teams.directory import TeamsDirectory, channel_of
 from bot.teams.messenger import TeamsMessenger
 from handlers import router
-from handlers.views import Message, Reply, ReplyMode, notice
+from handlers.views import Message, Reply, ReplyMode, retry
+from storage.db import DATABASE_ERRORS, abandon_after
 
 log = logging.getLogger(__name__)
 PLATFORM = "teams"
@@ -64,6 +67,17 @@ def command_of(text: str) -> str:
     return f"/mlpulse {' '.join(words)}"
 
 
+def is_loopback(url: str | None) -> bool:
+    """Tell whether a URL points at this machine."""
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _personal(activity: Activity) -> bool:
     return not activity.conversation or (activity.conversation.conversation_type or "personal") == "personal"
 
@@ -84,6 +98,12 @@ class TeamsWiring:
 
     async def on_turn(self, context: TurnContext) -> None:
         """Handle one activity; a failure is logged and, for a message, told to the person."""
+        if not self.app_id and not is_loopback(context.activity.service_url):
+            # Without an app id nothing is authenticated (the emulator mode), so anyone could
+            # make mlpulse store a reference to their own server and send people's
+            # check-ins there: only a connector on this machine is believed.
+            log.warning("refused a Teams activity without authentication whose serviceUrl is not on this machine")
+            return
         try:
             kind = context.activity.type
             if kind == ActivityTypes.message:
@@ -107,13 +127,17 @@ class TeamsWiring:
 
     async def act(self, context: TurnContext, handler, *args, learn: bool = True, **kwargs) -> Reply:
         """Run a handler as the sender; with `learn=False` a stranger is a guest and nothing about them is stored."""
-        try:
+        async def resolve():
             person = await (self.directory.person_for(context) if learn else self.directory.find_person(context))
             if learn:
                 await self.directory.remember(context, person)
+            return person
+
+        try:
+            person = await abandon_after(self.runtime.interaction_timeout, resolve())
         except DATABASE_ERRORS as exc:
             log.error("could not resolve a Teams user: %s", exc.__class__.__name__)
-            return notice(TRY_AGAIN)
+            return retry(TRY_AGAIN)
         return await self.runtime.act(person.id if person else None, PLATFORM, handler, *args, conversation=context.activity.conversation.id, **kwargs)
 
     async def on_message(self, context: TurnContext) -> None:
@@ -179,11 +203,13 @@ class TeamsWiring:
         activity = context.activity
         users = await self.directory.users_for({m.person_id for m in reply.view.all_mentions()}) if isinstance(reply.view, Message) else {}
         message = card_message(reply.view, users)
-        in_place = card_id is not None and (reply.mode == ReplyMode.REPLACE or from_form)
+        # A form is replaced by its answer, unless nothing was done (RETRY): then the card
+        # keeps what was typed in it, and the reason comes as a reply beside it.
+        in_place = card_id is not None and (reply.mode == ReplyMode.REPLACE or (from_form and reply.mode != ReplyMode.RETRY))
         if in_place:
             message.id = card_id
             await context.update_activity(message)
-        elif reply.mode in (ReplyMode.EPHEMERAL, ReplyMode.FORM) and not _personal(activity):
+        elif reply.mode in (ReplyMode.EPHEMERAL, ReplyMode.FORM, ReplyMode.RETRY) and not _personal(activity):
             await self.send_privately(context, message)
             await context.send_activity(Activity(type=ActivityTypes.message, text="I sent you the answer in our personal chat."))
         else:

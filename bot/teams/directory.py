@@ -22,10 +22,10 @@ from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ChannelAccount, ConversationReference
 
-from bot.runtime import DATABASE_ERRORS, Runtime
+from bot.runtime import Runtime
 from storage import conversations as conversation_store
 from storage import people as people_store
-from storage.db import run_in_transaction
+from storage.db import DATABASE_ERRORS, run_in_transaction
 from storage.models import Person
 
 log = logging.getLogger(__name__)

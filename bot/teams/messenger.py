@@ -29,7 +29,7 @@ from aiolimiter import AsyncLimiter
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
-from bot.delivery import MessageRef, Target, Unreachable
+from bot.delivery import MessageRef, Target, Unreachable, pace
 from bot.teams import limits
 from bot.teams.cards import card_message
 from bot.teams.directory import TeamsDirectory
@@ -92,12 +92,17 @@ class TeamsMessenger:
     def __init__(self, adapter, directory: TeamsDirectory, app_id: str | None, per_second: float = PER_SECOND,
                  per_conversation: float = PER_CONVERSATION_PER_SECOND, sleep: Callable[[float], Awaitable] = asyncio.sleep):
         self.adapter, self.directory, self.app_id = adapter, directory, app_id or ""
-        burst = max(1.0, per_second * 0.05)  # a small bucket: never more than the ceiling in any second
-        self._bot = AsyncLimiter(burst, burst / per_second)
+        self._ceiling, self._senders = per_second, 1
+        self._bot = pace(per_second)
         self._per_conversation = per_conversation
         self._conversations: dict[str, AsyncLimiter] = {}
         self._sleep = sleep
         self._connectors: dict[str, object] = {}
+
+    def share(self, senders: int) -> None:
+        """Pace at this process's part of the bot's ceiling, now that `senders` processes send at once."""
+        if senders != self._senders:
+            self._senders, self._bot = senders, pace(self._ceiling / senders)
 
     async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
         if target.person is not None and target.channel is None:

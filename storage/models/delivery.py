@@ -34,7 +34,8 @@ class OutboundMessage(SQLModel, table=True):
     status: str = Field(default="queued", max_length=16)
     not_before: datetime = Field(sa_type=UTCDateTime)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64, description="the sender (a bot process) holding the claim")
+    attempts: int = Field(default=0, description="how many times it was claimed; with claimed_by, it names one claim")
     last_error: str | None = Field(default=None, max_length=500)
     platform: str | None = Field(default=None, max_length=16)
     conversation_id: str | None = Field(default=None, max_length=256)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.cli import main
+from storage.db import create_engine, session_factory
+from storage.models import OutboundMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,14 +37,14 @@ def test_run_without_credentials_says_how_to_get_them(workdir, capsys):
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(workdir, capsys):
-    assert main(["tick"]) == 2
+    assert main(["tick", "--dry-run"]) == 2
     assert "has no schema yet. Run: mlpulse db upgrade" in capsys.readouterr().err
 
 
 def test_a_bad_app_yaml_stops_start_up_with_its_location(workdir, capsys):
     (workdir / "app.yaml").write_text("people:\n  - {key: ana, name: Ana}\nleads: [bob]\n")
     assert main(["db", "upgrade"]) == 0
-    assert main(["tick"]) == 2
+    assert main(["tick", "--dry-run"]) == 2
     assert "configuration error: app.yaml:3: leads[0]: unknown person 'bob'; declared people: ana" in capsys.readouterr().err
 
 
@@ -73,11 +81,11 @@ def test_upgrade_import_list_and_tick(workdir, capsys):
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
     assert "15 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
 
-    assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 0
-    real = capsys.readouterr().out
-    assert real.count("→ ") == 15 and "→ #ml-digest:" in real and "Hi Dana, is your team still using Churn predictor?" in real
-    assert main([*fewer, "tick", "--at", "2099-01-01T00:01"]) == 0
-    assert "→ " not in capsys.readouterr().out  # nothing twice
+    # With no chat platform to deliver to, a real tick refuses and changes nothing (it used to "send" to the terminal).
+    assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 2
+    assert "no chat platform is configured, so nothing could be delivered" in capsys.readouterr().err
+    assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
+    assert "15 message(s) would be sent." in capsys.readouterr().out
 
 
 def test_bad_instant_is_explained(workdir, capsys):
@@ -93,3 +101,49 @@ def test_digest_preview_prints_the_digest_and_writes_the_chart(workdir, capsys):
     assert "┌─ Weekly ML digest · week to Mon 23 Nov 2026" in out and "Models in use:" in out
     assert (workdir / "chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert main(["digest"]) == 2 and "Use --preview" in capsys.readouterr().err
+
+
+TICK_YAML = """\
+workspace: {timezone: UTC}
+digest: {cron: "0 9 * * mon", channel: "#ml-digest"}
+leads: [lead]
+units: [{name: Sales, contacts: [ana]}]
+people:
+  - {key: lead, name: Lead, email: lead@example.com, slack: ULEAD}
+  - {key: ana, name: Ana, email: ana@example.com, slack: UANA}
+  - {key: bo, name: Bo, email: bo@example.com}
+models:
+  - {key: churn, name: Churn predictor, unit: Sales, owner: lead, stakeholders: [ana, bo]}
+"""
+
+
+async def test_a_tick_from_cron_delivers_through_slack_and_records_each_message_once(workdir, fake_slack, monkeypatch):
+    (workdir / "app.yaml").write_text(TICK_YAML)
+    assert await asyncio.to_thread(main, ["db", "upgrade"]) == 0
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": "s3cret-for-tests", "SLACK_API_URL": fake_slack.url}
+
+    async def tick(at: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "tick", "--at", at, cwd=workdir, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    assert "on slack" in await tick("2099-01-01T00:00")
+    dms = [m for m in fake_slack.ok("chat.postMessage") if m["channel"] in ("UANA", "UBO")]
+    assert sorted(m["channel"] for m in dms) == ["UANA", "UBO"]  # Bo was found by his email
+    assert all("is your team still using Churn predictor?" in json.dumps(m["blocks"]) for m in dms)
+    assert any(m["channel"] == "#ml-digest" for m in fake_slack.ok("chat.postMessage"))
+
+    await tick("2099-01-01T00:01")
+    keys = Counter(body["metadata"]["event_payload"]["key"] for body in fake_slack.messages.values())
+    assert keys and max(keys.values()) == 1  # nothing twice
+    engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'mlpulse.db'}")
+    try:
+        async with session_factory(engine)() as session:
+            rows = (await session.exec(select(OutboundMessage))).all()
+    finally:
+        await engine.dispose()
+    assert rows and {(m.status, m.platform) for m in rows} == {("sent", "slack")}
+    assert {m.key for m in rows} == set(keys)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
+from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import LEASE, Unreachable, deliver_due
 from bot.runtime import TRY_AGAIN, Runtime
+from bot.slack.messenger import SlackMessenger
 from handlers import router
 from handlers.actions import ActionId
 from storage.db import create_engine, session_factory
@@ -107,3 +110,27 @@ async def test_database_outage_during_a_button_press_changes_nothing(engine, ses
     async with sessions() as session:
         checkin = await session.get(CheckIn, checkin_id)
     assert checkin.status == "open" and checkin.answer is None
+
+
+async def test_two_senders_at_once_each_pace_at_half_the_ceiling_and_send_each_message_once(shared_engines):
+    first, second = (session_factory(e) for e in shared_engines)
+    async with first() as session:
+        await f.sync(session, f.small_portfolio())
+    await run_tick(first, TUESDAY)  # four check-ins
+    slow = [RecordingMessenger(delay=0.3), RecordingMessenger(delay=0.3)]
+    clock = SystemClock().now
+    await asyncio.gather(*(
+        deliver_due(sessions, messenger, f.POLICY, TUESDAY, clock=clock, lease=timedelta(seconds=0.6), limit=2, sender=name)
+        for sessions, messenger, name in zip((first, second), slow, ("replica-1", "replica-2"))
+    ))
+    assert all(2 in m.shares for m in slow), [m.shares for m in slow]  # while both held claims, each took half
+    assert sorted(len(m.sent) for m in slow) == [2, 2]
+    assert sum(recipients(slow[0]).values()) + sum(recipients(slow[1]).values()) == len(recipients(slow[0]) + recipients(slow[1])) == 4
+
+
+def test_a_slack_messenger_told_of_a_second_sender_paces_at_half_its_ceiling():
+    messenger = SlackMessenger(client=None, directory=None, per_minute=600)
+    alone = messenger._workspace.max_rate / messenger._workspace.time_period
+    messenger.share(2)
+    shared = messenger._workspace.max_rate / messenger._workspace.time_period
+    assert shared == pytest.approx(alone / 2) and alone == pytest.approx(600 / 60 * 0.95)

@@ -4,11 +4,14 @@ It implements the methods mlpulse calls, records every call's method and body
 (including the ones it refused), rejects Block Kit that breaks Slack's documented
 limits the way Slack does (`invalid_blocks`), and can answer chosen calls with 429
 and a `Retry-After` header. It can also enforce chat.postMessage's limits: a
-workspace ceiling per minute, and one message per second per channel.
+workspace ceiling per minute, and one message per second per channel. And it can
+reset the connection instead of answering: after handling a call (a post is stored,
+as when Slack accepted it and the answer was lost), or before reading it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import math
@@ -25,7 +28,7 @@ from tests.fakes.blockkit import check_blocks, check_view
 class Call:
     method: str
     body: dict
-    status: int
+    status: int  # 0: the connection was reset instead of answering
     response: dict
     at: float = field(default_factory=time.monotonic)
 
@@ -37,6 +40,10 @@ class FakeSlack:
     users: dict[str, dict] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     throttle: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # How many of the next calls of each method to handle and then reset, unanswered...
+    reset_after: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # ...and how many to reset before reading them (recorded with an empty body; nothing is stored).
+    reset_before: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retry_after: int = 1
     url: str = ""
     response_url: str = ""
@@ -47,6 +54,8 @@ class FakeSlack:
     _window: deque = field(default_factory=deque)
     _last_post: dict[str, float] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    private_channels: set[str] = field(default_factory=set)  # C-ids of private channels; D- and G-ids are never public
+    delays: dict[str, float] = field(default_factory=dict)  # seconds a method takes to answer, as a slow Slack would
     shared: list[tuple[str, list[dict]]] = field(default_factory=list)
 
     def limited(self, body: dict) -> int | None:
@@ -90,6 +99,12 @@ class FakeSlack:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        if self.reset_before[method] > 0:
+            self.reset_before[method] -= 1
+            self.calls.append(Call(method, {}, 0, {}))
+            return _reset(request)
         body = await _body(request)
         retry_after = None
         if self.throttle[method] > 0:
@@ -105,6 +120,10 @@ class FakeSlack:
             response = {"ok": False, "error": "invalid_auth"}
         else:
             response = self.answer(method, body)
+        if self.reset_after[method] > 0:
+            self.reset_after[method] -= 1
+            self.calls.append(Call(method, body, 0, response))
+            return _reset(request)
         self.calls.append(Call(method, body, 200, response))
         return web.json_response(response)
 
@@ -160,6 +179,10 @@ class FakeSlack:
                 return {"ok": False, "error": "file_upload_not_complete"}
             self.shared.append((body.get("channel_id", ""), files))
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "conversations.info":
+            channel = body.get("channel", "")
+            private = channel in self.private_channels or not channel.startswith("C")
+            return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D"), "is_private": private, "is_mpim": False}}
         if method == "chat.getPermalink":
             channel, ts = body.get("channel", ""), body.get("message_ts", "")
             return {"ok": True, "channel": channel, "permalink": f"https://fake.slack.example/archives/{channel}/p{ts.replace('.', '')}"}
@@ -177,6 +200,12 @@ class FakeSlack:
             user = next((u for u in self.users.values() if u["profile"]["email"] == body.get("email")), None)
             return {"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}
         return {"ok": False, "error": "unknown_method"}
+
+
+def _reset(request: web.Request) -> web.Response:
+    """Drop the connection unanswered; the client sees the server disconnect."""
+    request.transport.abort()
+    return web.Response()  # never written: the transport is gone
 
 
 async def _body(request: web.Request) -> dict:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
 
 from bot.runtime import TRY_AGAIN
+from bot.slack.app import NOT_RESOLVED
 from storage.db import create_engine, session_factory
-from storage.models import CheckIn, CheckInAnswer
-from tests.bot.slack.requests import command, headers, interaction, press, until
+from storage.models import CheckIn, CheckInAnswer, FailureReport, Person
+from tests.bot.slack.requests import command, headers, interaction, opened_modal, option, press, submission, text, until
 from tests.conftest import TUESDAY
+from tests.helpers import held
 
 
 async def test_health(bot):
@@ -145,3 +148,53 @@ async def test_a_status_answer_can_be_shared_in_the_channel(bot, fake_slack):
     assert shared["response_type"] == "in_channel"
     assert shared["blocks"][0] == private["blocks"][0]
     assert "Share in channel" not in str(shared["blocks"])
+
+
+def away_submission(user: str, date: str) -> dict:
+    view = {
+        "type": "modal",
+        "id": "V0AWAY",
+        "callback_id": "me.away",
+        "blocks": [{"type": "input", "block_id": "until", "element": {"type": "datepicker", "action_id": "until"}, "label": {"type": "plain_text", "text": "Away until"}}],
+        "private_metadata": json.dumps({"state": "", "origin": {"surface": "command", "user": user, "channel": "C1", "ts": None, "response_url": None}}),
+        "state": {"values": {"until": {"until": {"type": "datepicker", "selected_date": date}}}},
+    }
+    return {"type": "view_submission", "user": {"id": user}, "view": view, "trigger_id": "t"}
+
+
+async def test_a_form_saved_while_the_database_does_not_answer_stays_open_with_the_error(bot, fake_slack, slack_runtime, sessions, shared_engines):
+    await slack_runtime.directory.person_for("UANA")
+    async with held(shared_engines[1]):
+        started = time.monotonic()
+        response = await interaction(bot, away_submission("UANA", "2026-03-20"))
+        answered_in = time.monotonic() - started
+    assert response.status == 200 and answered_in < 3.0  # within Slack's 3 seconds, or Slack closes the modal with an error
+    assert await response.json() == {"response_action": "errors", "errors": {"until": TRY_AGAIN}}  # the modal stays, with what was typed
+    async with sessions() as session:
+        ana = (await session.exec(select(Person).where(Person.key == "ana"))).one()
+    assert ana.away_until is None
+
+
+async def test_text_with_a_nul_character_is_refused_inline_and_nothing_is_saved(bot, fake_slack, slack_runtime, sessions):
+    await command(bot, fake_slack, "UANA", "churn", name="/mlreport")
+    await until(lambda: fake_slack.ok("views.open"))
+    modal, view_id = opened_modal(fake_slack, "report.file")
+    values = {"model": option("churn"), "what_happened": text("Scores are \x00 broken"), "impact": option("minor")}
+    response = await interaction(bot, submission("UANA", modal, view_id, values))
+    body = await response.json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["what_happened"]
+    assert "cannot be saved (a NUL character" in body["errors"]["what_happened"]
+    async with sessions() as session:
+        assert (await session.exec(select(FailureReport))).all() == []
+
+
+@pytest.mark.parametrize("trouble", ["an error", "slowness"])
+async def test_a_command_whose_user_lookup_fails_is_acked_and_answered_through_its_response_url(trouble, bot, fake_slack, slack_runtime):
+    if trouble == "slowness":
+        fake_slack.add_user("UNEW", "new@example.com", "New Person")
+        fake_slack.delays["users.info"] = 6.5  # longer than the interaction's budget
+    started = time.monotonic()
+    response = await command(bot, fake_slack, "UNEW", "")  # someone mlpulse has never seen: it asks users.info who they are
+    assert response.status == 200 and time.monotonic() - started < 3.0  # acked first, before any lookup
+    await until(lambda: fake_slack.responses(), timeout=10)
+    assert NOT_RESOLVED in json.dumps(fake_slack.responses()[-1])

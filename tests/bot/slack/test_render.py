@@ -125,7 +125,7 @@ def test_escaping_and_cutting_never_split_an_entity():
 
 def test_form_errors_become_inline_errors():
     form = Form(FormId.AWAY, "Away", (Input("until", "Until", InputKind.DATE),), errors={"until": "That date is in the past <!here>."})
-    assert to_errors(form) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
+    assert to_errors(form.errors) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
 
 
 def test_the_checker_would_catch_a_bad_payload():

@@ -12,7 +12,7 @@ from bot.delivery import MessageRef
 from bot.server import build_web_app, start_server
 from bot.teams.app import build_teams, command_of
 from handlers.views import Message
-from storage.models import CheckIn, CheckInAnswer, ConversationReference, FailureReport, OutboundMessage, Person
+from storage.models import CheckIn, CheckInAnswer, ConversationReference, FailureReport, OutboundMessage
 from tests.bot.teams import activities as a
 from tests.conftest import TUESDAY
 
@@ -209,25 +209,3 @@ async def test_with_an_app_id_an_unauthenticated_request_gets_401_and_reaches_no
     assert connector.calls == []
     async with sessions() as session:
         assert (await session.exec(select(ConversationReference))).all() == []
-
-
-async def test_an_anonymous_report_from_a_stranger_leaves_no_trace_of_them(bot, connector, sessions):
-    connector.add_member("29:zelda", "aad-zelda", "Zelda Quibbleworth", "zelda.q@example.com")
-    async with sessions() as session:
-        people_before = len((await session.exec(select(Person))).all())
-    stranger = a.user("zelda")
-    await bot(a.message(connector.url, "zelda", "report churn"))
-    [form_call] = connector.sent("reply")
-    [submit] = [b for b in buttons(form_call.body["attachments"][0]["content"]) if b["data"]["mlpulse"].get("form") == "report.file"]
-    values = {**submit["data"], "model": "churn", "what_happened": "Every score is 0.5", "impact": "critical", "anonymous": "true"}
-    await bot(a.submit(connector.url, "zelda", values, form_call.activity_id))
-    async with sessions() as session:
-        [report] = (await session.exec(select(FailureReport))).all()
-        assert (report.anonymous, report.reporter_id) == (True, None)
-        assert len((await session.exec(select(Person))).all()) == people_before
-        stored = json.dumps([r.model_dump(mode="json") for r in (await session.exec(select(ConversationReference))).all()])
-        stored += json.dumps([m.model_dump(mode="json") for m in (await session.exec(select(OutboundMessage))).all()])
-    for needle in (stranger["aadObjectId"], stranger["id"], "Zelda", "zelda.q@example.com"):
-        assert needle not in stored
-    receipt = connector.activities[("a:personal-29:zelda", form_call.activity_id)]["attachments"][0]["content"]
-    assert report.receipt_code in json.dumps(receipt)

@@ -6,10 +6,13 @@ import asyncio
 
 import aiohttp
 import pytest
+from sqlmodel import select
 
+from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
 from bot.run import run_bot
 from storage.migrate import upgrade
+from storage.models import ConversationReference
 from tests import factories as f
 from tests.bot.slack.requests import SECRET
 from tests.bot.teams import activities as a
@@ -61,3 +64,29 @@ def test_a_single_tenant_bot_with_everything_set_runs_on_teams(tmp_path, monkeyp
     (tmp_path / "app.yaml").write_text("people: []\n")
     settings = load_settings(tmp_path / "app.yaml")
     assert settings.microsoft_app_type == "SingleTenant" and "teams" in settings.platforms and settings.policy().platforms == settings.platforms
+
+
+@pytest.mark.parametrize("argv, host", [(["run", "--teams-emulator"], "127.0.0.1"), (["run", "--teams-emulator", "--host", "0.0.0.0"], "0.0.0.0")])
+def test_the_emulator_mode_listens_on_loopback_unless_a_host_is_given(argv, host, tmp_path, monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.yaml").write_text("people: []\n")
+    bound = []
+
+    async def serving(settings, at, port):
+        bound.append((at, settings.teams_emulator))
+
+    monkeypatch.setattr("bot.run.run_bot", serving)
+    assert main(argv) == 0
+    assert bound == [(host, True)]
+
+
+async def test_without_an_app_id_an_activity_from_a_connector_off_this_machine_is_ignored(bot, connector, sessions, caplog):
+    elsewhere = a.message("https://attacker.example/", "lead", "help")
+    assert (await bot(elsewhere)).status in (200, 201)
+    async with sessions() as session:
+        assert (await session.exec(select(ConversationReference))).all() == []  # no reference that would send people's messages there
+    assert connector.calls == [] and "serviceUrl is not on this machine" in caplog.text
+    assert (await bot(a.message(connector.url, "lead", "help"))).status == 201  # the local connector still works
+    assert connector.sent("reply")
