@@ -30,11 +30,16 @@ async def delivery_figures(engine, count: int, accepted_at: list[float], message
 
 
 def main(name: str, doc: str, latency: Callable[[Size, int], Awaitable[dict]], fan_out: Callable[[int, int, int | None], Awaitable[dict]],
-         scale: int, scale_help: str) -> int:
-    """Run a platform's benchmarks (interaction latency, fan-out straight through and killed half-way) and print them."""
+         scale: int, scale_help: str, replicas: Callable[[int, int, str | None], Awaitable[dict]] | None = None) -> int:
+    """Run a platform's benchmarks (interaction latency, fan-out straight through, killed half-way, by two replicas) and print them.
+
+    `replicas(count, scale, postgres_url)` returns the named figures of its fan-outs by two replicas.
+    """
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--scale", type=int, default=scale, help=f"{scale_help} (default {scale})")
+    if replicas is not None:
+        parser.add_argument("--postgres", metavar="URL", help="also run the two-replica fan-outs on this PostgreSQL database (dropped and created again)")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     size = Size(models=200, units=20, people=2_000, answers=20_000, reports=500) if args.quick else Size()
@@ -44,6 +49,8 @@ def main(name: str, doc: str, latency: Callable[[Size, int], Awaitable[dict]], f
         "fan_out": asyncio.run(fan_out(count, args.scale, None)),
         "fan_out_killed": asyncio.run(fan_out(count, args.scale, count // 2)),
     }
+    if replicas is not None:
+        report.update(asyncio.run(replicas(count, args.scale, args.postgres)))
     (RESULTS / (f"{name}-quick.json" if args.quick else f"{name}.json")).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0

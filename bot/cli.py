@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the mlpulse command line and return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=_log_level(args), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(_log_level(args))
     hold_payload_loggers()
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -51,7 +51,7 @@ from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.db import DATABASE_ERRORS, transaction
+from storage.db import transaction
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,8 @@ async def deliver_due(
     while True:
         async with transaction(sessions) as session:
             claimed = await delivery_store.claim_messages(session=session, due_by=now, at=run.clock(), lease=lease, limit=limit, by=run.sender)
+            if claimed:  # from the first message on, at its share of the ceiling (the renewals keep it up to date)
+                share(messenger, await delivery_store.count_senders(session=session, at=run.clock()))
             # Rendered in the claiming session, moments before sending, after loading the
             # batch's check-ins and people at once. The identity map holds rows weakly, so
             # `loaded` keeps them alive until the batch is rendered.
@@ -266,7 +268,7 @@ async def _renewing(run: _Run, message_ids: list[int]) -> AsyncIterator[None]:
                     await delivery_store.update_claims(session=session, message_ids=message_ids, by=run.sender, until=run.until())
                     senders = await delivery_store.count_senders(session=session, at=run.clock())
                 share(run.messenger, senders)
-            except DATABASE_ERRORS as exc:  # the next beat tries again; each send still checks its own claim
+            except Exception as exc:  # never a reason to stop sending: the next beat tries again, and each send checks its own claim
                 log.warning("could not renew the outbox claims: %s", exc.__class__.__name__)
 
     if not message_ids:
@@ -293,8 +295,8 @@ def pace(per_second: float) -> AsyncLimiter:
 
 def share(messenger: Messenger, senders: int) -> None:
     """Tell a messenger how many senders share its platform's ceiling, if it paces by one."""
-    if (pace := getattr(messenger, "share", None)) is not None:
-        pace(max(1, senders))
+    if (take_share := getattr(messenger, "share", None)) is not None:
+        take_share(max(1, senders))
 
 
 async def _prepare(session, run: _Run, message, report: DeliveryReport):

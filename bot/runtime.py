@@ -8,6 +8,7 @@ stays pending and its buttons stay where they were.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ UNSTORABLE = "That contains characters that cannot be saved (such as a NUL chara
 # How long a person waits for an answer before being told to try again; a Slack form
 # must be answered within 3 seconds, so its submissions get less (see bot.slack.app).
 INTERACTION_TIMEOUT = 5.0
+CLOSE_WAIT = 5.0
 
 Handler = Callable[..., Awaitable[Reply]]
 
@@ -81,8 +83,11 @@ class Runtime:
         self.lease = LEASE
         self.interaction_timeout = INTERACTION_TIMEOUT
         self.sender = new_sender_id()
-        self._delivering = False
+        self._drained: asyncio.Future | None = None  # set while this process is draining the outbox
         self._deliver_again = False
+        # Work left running: sends after an interaction, and work given up on a database
+        # that did not answer in time. It must end before the engine closes.
+        self.background: set[asyncio.Future] = set()
 
     @classmethod
     async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None) -> Runtime:
@@ -99,6 +104,9 @@ class Runtime:
         return runtime
 
     async def close(self) -> None:
+        """Let what runs in the background end (for a few seconds at most), then close the database connections."""
+        if self.background:
+            await asyncio.wait(self.background, timeout=CLOSE_WAIT)
         await self.engine.dispose()
 
     async def sync(self) -> SyncReport:
@@ -135,7 +143,7 @@ class Runtime:
 
         name = getattr(handler, "__name__", handler)
         try:
-            return await run_within(timeout or self.interaction_timeout, self.sessions, work)
+            return await run_within(timeout or self.interaction_timeout, self.sessions, work, left=self.background)
         except IntegrityError:
             log.warning("%s lost a race twice to a duplicate of itself; answered as already recorded", name)
             return notice(ALREADY_RECORDED)
@@ -150,7 +158,7 @@ class Runtime:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
         now = now or self.clock.now()
         work = await run_tick(self.sessions, self.policy, now)
-        return TickResult(work, await self.deliver(now) if deliver else DeliveryReport())
+        return TickResult(work, await self.deliver(now, wait=True) if deliver else DeliveryReport())
 
     async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
         """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
@@ -172,17 +180,20 @@ class Runtime:
         async with self.sessions() as session:
             return await build_digest(session, self.policy, until)
 
-    async def deliver(self, now: datetime | None = None) -> DeliveryReport:
+    async def deliver(self, now: datetime | None = None, wait: bool = False) -> DeliveryReport:
         """Send whatever is queued and due (by `now`, else the clock's time).
 
         One process sends through one drain at a time: called while a drain is running
         (an interaction during a long fan-out), it asks that drain to go round once more
-        and returns at once, so nobody waits behind the fan-out and its pace holds.
+        and returns at once, so nobody waits behind the fan-out and its pace holds; with
+        `wait`, it returns once that drain is done (a tick, which reports what was sent).
         """
         self._deliver_again = True
-        if self._delivering:
+        if self._drained is not None:
+            if wait:
+                await asyncio.shield(self._drained)
             return DeliveryReport()
-        self._delivering, report = True, DeliveryReport()
+        self._drained, report = asyncio.get_running_loop().create_future(), DeliveryReport()
         try:
             while self._deliver_again:
                 self._deliver_again = False
@@ -190,8 +201,25 @@ class Runtime:
                     self.sessions, self.messenger, self.policy, now or self.clock.now(), clock=self.clock.now, lease=self.lease, sender=self.sender
                 )
         finally:
-            self._delivering = False
+            self._drained.set_result(None)
+            self._drained = None
         return report
+
+    def deliver_soon(self) -> None:
+        """Send what is due in the background (after an interaction queued something); a failure is left to the next tick."""
+        task = asyncio.create_task(self.deliver())
+        self.background.add(task)
+        task.add_done_callback(self._delivered)
+
+    async def settle(self) -> None:
+        """Wait until what runs in the background has ended."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
+
+    def _delivered(self, task: asyncio.Task) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending what an interaction queued failed (%s); the next tick will retry", task.exception().__class__.__name__)
 
     async def next_event_at(self) -> datetime | None:
         """Return when the scheduler next has something to do."""

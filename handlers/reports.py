@@ -126,7 +126,7 @@ class ChatMessage:
 
 def new_receipt_code() -> str:
     """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
-    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
     return f"R-{pick()}-{pick()}"
 
 

@@ -162,17 +162,24 @@ async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work, a
             await asyncio.sleep(0.01 * attempt)
 
 
+# Work given up with nobody to wait for it: held here so that it is not collected mid-way.
+_LEFT: set[asyncio.Future] = set()
+
+
 class Abandoned(TimeoutError):
     """The database did not answer in time, and the work was given up before it committed: nothing it did will land."""
 
 
-async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False) -> T:
-    """Return what `work` returns, or raise `Abandoned` after `seconds`, leaving it to end in the background.
+async def abandon_after(
+    seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False, left: set[asyncio.Future] | None = None
+) -> T:
+    """Return what `work` returns, or raise `Abandoned` after `seconds`, leaving it to end in the background (in `left`, if given).
 
     Cancelling work that waits on a frozen database would only wait again, for its
     rollback; so it is cancelled and left behind, and the caller can answer at once.
     Work that is `committing` by then is waited for instead: only the database knows
-    whether a commit under way lands.
+    whether a commit under way lands. Whoever owns `left` waits for it before closing
+    the engine, since work cut off from its connection could never end.
     """
     task = asyncio.ensure_future(work)
     try:
@@ -183,14 +190,24 @@ async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Calla
         task.cancel()
         raise
     if not done:
-        task.cancel()
-        # Whatever it ends with (a rollback error once the database is back) was answered already.
-        task.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
+        _leave_behind(task, _LEFT if left is None else left)
         raise Abandoned(f"the database did not answer within {seconds:g}s")
     return task.result()
 
 
-async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession], work):
+def _leave_behind(task: asyncio.Future, left: set[asyncio.Future]) -> None:
+    task.cancel()
+    left.add(task)
+
+    def ended(done: asyncio.Future) -> None:
+        left.discard(done)
+        if not done.cancelled():
+            done.exception()  # whatever it ended with (a rollback error once the database is back) was answered already
+
+    task.add_done_callback(ended)
+
+
+async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession], work, left: set[asyncio.Future] | None = None):
     """Run `work` as `run_in_transaction` does, but give up after `seconds` (raising `Abandoned`) unless it is committing.
 
     Given up, the work is cancelled before its commit, so whenever the database answers
@@ -202,7 +219,10 @@ async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession],
         begun.append(session)
         return await work(session)
 
-    return await abandon_after(seconds, run_in_transaction(sessions, tracked), committing=lambda: bool(begun) and begun[-1].info.get("committing", False))
+    def committing() -> bool:
+        return bool(begun) and begun[-1].info.get("committing", False)
+
+    return await abandon_after(seconds, run_in_transaction(sessions, tracked), committing=committing, left=left)
 
 
 async def ensure_migrated(engine: AsyncEngine) -> None:

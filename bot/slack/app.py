@@ -107,7 +107,8 @@ class SlackWiring:
         budget = timeout or self.runtime.interaction_timeout
         started = loop.time()
         try:
-            person = await abandon_after(budget, self.directory.person_for(user_id) if learn else self.directory.find_person(user_id))
+            lookup = self.directory.person_for(user_id) if learn else self.directory.find_person(user_id)
+            person = await abandon_after(budget, lookup, left=self.runtime.background)
         except (*DATABASE_ERRORS, SlackApiError, aiohttp.ClientError) as exc:
             log.error("could not resolve a Slack user: %s", exc.__class__.__name__)
             return retry(NOT_RESOLVED)

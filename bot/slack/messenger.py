@@ -4,8 +4,11 @@ Direct messages go to the person's user id (Slack opens the DM) and reminders go
 into the question's thread. Files (the digest's chart, a forum's invite) are
 uploaded with Slack's external-upload flow into the same conversation.
 
-Retries: a 429 is waited out by slack_sdk's retry handler, which honours
-`Retry-After`; nothing is dropped. A connection error is retried by slack_sdk only
+Retries: a 429 is waited out for its `Retry-After`, and nothing is dropped. For a
+post, the messenger does it itself: every post of the process pauses, and the retry
+then queues behind the pace like any other post (slack_sdk's own retry would go
+round the pace, and the burst it makes is refused in turn). Other calls are left to
+slack_sdk's retry handler. A connection error is retried by slack_sdk only
 for calls that are safe to repeat (reads, updates, opening a DM, views). A call that
 creates something (a post, an upload's completion) is not: Slack may have acted on
 it just before the connection went, and a blind retry would make a second copy. So
@@ -22,6 +25,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiolimiter import AsyncLimiter
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -66,13 +70,31 @@ class IdempotentRetryHandler(AsyncConnectionErrorRetryHandler):
         return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
+class UnpacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Waits out a 429 and retries, except for posts: the messenger paces those itself, and their retries must queue behind that pace."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if urlsplit(request.url).path.rsplit("/", 1)[-1] == "chat.postMessage":
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def web_client(token: str, base_url: str, max_retries: int = 8) -> AsyncWebClient:
     """Return the Web API client every Slack call goes through, patient with rate limits."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        retry_handlers=[IdempotentRetryHandler(max_retry_count=3), AsyncRateLimitErrorRetryHandler(max_retry_count=max_retries)],
+        retry_handlers=[IdempotentRetryHandler(max_retry_count=3), UnpacedRateLimitRetryHandler(max_retry_count=max_retries)],
     )
+
+
+def retry_after(exc: SlackApiError) -> float:
+    """Return the seconds a 429 asked to wait (1 when it did not say)."""
+    headers = exc.response.headers or {}
+    try:
+        return float(headers.get("Retry-After") or headers.get("retry-after") or 1)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 class SlackMessenger:
@@ -91,6 +113,8 @@ class SlackMessenger:
         self._senders = 1
         self._workspace = pace(self._ceiling)
         self._channels: dict[str, AsyncLimiter] = {}
+        self._resume_at = 0.0  # after a 429: when posting may go on (event-loop time)
+        self.max_rate_retries = 8
 
     def share(self, senders: int) -> None:
         """Pace at this process's part of the workspace ceiling, now that `senders` processes send at once."""
@@ -124,22 +148,33 @@ class SlackMessenger:
         return ref
 
     async def _post(self, target: Target, thread: MessageRef | None, key: str | None, channel: str, arguments: dict) -> MessageRef:
-        """Post a message; after a connection error, look for it by its key before posting again."""
+        """Post a message within the pace; wait out a 429; after a connection error, look for it by its key before posting again."""
         per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
-        attempt = 1
+        loop = asyncio.get_running_loop()
+        resets = limited = 0
         while True:
+            if (pause := self._resume_at - loop.time()) > 0:
+                await asyncio.sleep(pause)
             try:
                 async with self._workspace, per_channel:
                     response = await self.client.chat_postMessage(channel=channel, **arguments)
                 return MessageRef(self.platform, response["channel"], response["ts"])
+            except SlackApiError as exc:
+                if exc.response.status_code != 429 or limited >= self.max_rate_retries:
+                    raise
+                # The workspace is over its ceiling: every post of this process waits, not
+                # just this one, or the others would be refused in turn.
+                limited += 1
+                self._resume_at = max(self._resume_at, loop.time() + retry_after(exc))
+                continue
             except CONNECTION_ERRORS:
-                if key is None or attempt >= POST_ATTEMPTS:
+                resets += 1
+                if key is None or resets >= POST_ATTEMPTS:
                     raise
             # Slack may have taken the post before the connection went: only the key can tell.
             found = await self.find_sent(target, thread, key)
             if found is not None:
                 return found
-            attempt += 1
 
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         # A resend follows its crash within minutes, and a DM with the bot is short: the

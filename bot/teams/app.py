@@ -120,10 +120,9 @@ class TeamsWiring:
                 except Exception:  # the connector itself is failing; the log has it
                     log.warning("could not tell the person that their message failed")
             return
-        try:
-            await self.runtime.deliver()
-        except Exception:  # best effort: the next tick sends whatever is still queued
-            log.exception("sending what the activity queued failed; the next tick will retry")
+        # After the turn, not in it: Teams waits for the turn's HTTP answer (and sends the
+        # activity again after 15 seconds), and sending is no part of that answer.
+        self.runtime.deliver_soon()
 
     async def act(self, context: TurnContext, handler, *args, learn: bool = True, **kwargs) -> Reply:
         """Run a handler as the sender; with `learn=False` a stranger is a guest and nothing about them is stored."""
@@ -134,7 +133,7 @@ class TeamsWiring:
             return person
 
         try:
-            person = await abandon_after(self.runtime.interaction_timeout, resolve())
+            person = await abandon_after(self.runtime.interaction_timeout, resolve(), left=self.runtime.background)
         except DATABASE_ERRORS as exc:
             log.error("could not resolve a Teams user: %s", exc.__class__.__name__)
             return retry(TRY_AGAIN)

@@ -23,6 +23,15 @@ async def test_slack_fan_out_killed_half_way_ends_with_each_message_exactly_once
     assert result["recorded_sent"] == 40
 
 
+async def test_slack_fan_out_by_two_replicas_sends_each_message_once_with_and_without_sharing(tmp_path):
+    from bench.slack import fan_out_two_replicas
+
+    for shared in (True, False):
+        result = await fan_out_two_replicas(count=40, scale=20, shared=shared, where=tmp_path)
+        assert (result["accepted_by_slack"], result["distinct"], result["duplicates"], result["lost"], result["recorded_sent"]) == (40, 40, 0, 0, 40)
+        assert sum(replica["sent"] for replica in result["replicas"]) == 40
+
+
 async def test_digest_benchmark_builds_a_digest_with_a_chart_on_a_tiny_portfolio(tmp_path):
     from bench.digest import measure
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections import Counter
@@ -147,3 +148,23 @@ async def test_a_tick_from_cron_delivers_through_slack_and_records_each_message_
         await engine.dispose()
     assert rows and {(m.status, m.platform) for m in rows} == {("sent", "slack")}
     assert {m.key for m in rows} == set(keys)
+
+
+def test_debug_logging_keeps_the_payload_loggers_held(workdir, capsys):
+    root, before = logging.getLogger(), logging.getLogger().level
+    try:
+        assert main(["--log-level", "debug", "db", "upgrade"]) == 0
+        assert root.level == logging.DEBUG
+        for name in ("urllib3", "msrest", "slack_bolt", "sqlalchemy.engine", "aiosqlite"):
+            assert logging.getLogger(name).getEffectiveLevel() > logging.DEBUG, name
+        assert main(["db", "upgrade"]) == 0 and root.level == logging.INFO
+        assert main(["-vv", "db", "upgrade"]) == 0 and root.level == logging.DEBUG
+    finally:
+        root.setLevel(before)
+
+
+def test_the_shell_will_not_take_over_a_database_the_bot_delivers_from(workdir, monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test-token")
+    assert main(["shell"]) == 2
+    assert "mlpulse shell --demo" in capsys.readouterr().err

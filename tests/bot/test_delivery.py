@@ -134,3 +134,33 @@ def test_a_slack_messenger_told_of_a_second_sender_paces_at_half_its_ceiling():
     messenger.share(2)
     shared = messenger._workspace.max_rate / messenger._workspace.time_period
     assert shared == pytest.approx(alone / 2) and alone == pytest.approx(600 / 60 * 0.95)
+
+
+async def test_a_sender_stalled_past_its_lease_leaves_the_messages_it_lost_to_their_new_holder(shared_engines):
+    first, second = (session_factory(e) for e in shared_engines)
+    async with first() as session:
+        await f.sync(session, f.small_portfolio())
+    await run_tick(first, TUESDAY)  # four check-ins
+    stalled, taking_over = RecordingMessenger(), RecordingMessenger()
+    unblock, blocked = asyncio.Event(), asyncio.Event()
+    real_send = stalled.send
+
+    async def send_after_a_stall(*args, **kwargs):
+        if stalled.calls == 0:  # the first post hangs (a platform that stopped answering, a paused process)
+            blocked.set()
+            await unblock.wait()
+        return await real_send(*args, **kwargs)
+
+    stalled.send = send_after_a_stall
+    lease = timedelta(minutes=2)
+    running = asyncio.create_task(deliver_due(first, stalled, f.POLICY, TUESDAY, clock=lambda: TUESDAY, lease=lease, sender="stalled"))
+    await asyncio.wait_for(blocked.wait(), 10)
+    # Another replica, for whom the stalled sender's lease has run out, takes the batch over.
+    later = TUESDAY + lease + timedelta(seconds=1)
+    took = await deliver_due(second, taking_over, f.POLICY, TUESDAY, clock=lambda: later, lease=lease, sender="taking-over")
+    unblock.set()
+    stalled_report = await asyncio.wait_for(running, 10)
+    assert took.sent == 4
+    # The stalled sender finishes the post it was in, then finds the rest claimed by another and leaves them.
+    assert (stalled_report.sent, stalled_report.lost) == (1, 3)
+    assert len(stalled.sent) == 1 and len(taking_over.sent) == 4

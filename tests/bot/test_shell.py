@@ -268,3 +268,17 @@ async def test_a_forum_is_announced_answered_and_written_up_in_the_shell(tmp_pat
     assert "How did the Sales × ML review forum go?" in text
     assert "Notes saved with 1 action item(s); each owner has been told." in text
     assert "📨 sent to Owner: Action item: Retrain on February data" in text
+
+
+async def test_a_refused_value_in_a_form_asks_again_for_that_field_and_keeps_the_rest(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "/mlreport",
+        "fraud", "It flags \x00 every invoice.", "", "major", "", "",
+        "It flags every invoice.",  # asked again for that field alone
+        "quit",
+    ])
+    assert "⚠️  This contains a character that cannot be saved" in t.text
+    async with runtime.sessions() as session:
+        report = (await session.exec(select(FailureReport))).one()
+    assert (report.what_happened, report.impact) == ("It flags every invoice.", "major")

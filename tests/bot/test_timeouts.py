@@ -57,7 +57,7 @@ async def test_a_press_while_the_database_is_held_says_try_again_in_seconds_and_
         reply, waited = await press(runtime, ana, checkin_id, "press-1")
         assert (reply.mode, reply.view.text) == (ReplyMode.RETRY, TRY_AGAIN)
         assert waited < BUDGET + 2, f"waited {waited:.1f}s for an answer"
-    await asyncio.sleep(0.3)  # the abandoned attempt rolls back once the database answers again
+    await runtime.settle()  # the abandoned attempt rolls back once the database answers again
     assert await answered(sessions, checkin_id) == ("open", 0)
     reply, _ = await press(runtime, ana, checkin_id, "press-2")  # trying again works
     assert reply.mode == ReplyMode.REPLACE and await answered(sessions, checkin_id) == ("answered", 1)
@@ -77,7 +77,7 @@ async def test_a_press_while_the_server_is_frozen_says_try_again_in_seconds_and_
         assert (reply.mode, reply.view.text) == (ReplyMode.RETRY, TRY_AGAIN)
         assert waited < BUDGET + 2, f"waited {waited:.1f}s for an answer"
         proxy.thaw()
-        await asyncio.sleep(1.0)  # what was in flight reaches the server now; it must not commit
+        await runtime.settle()  # what was in flight reaches the server now, and rolls back
         assert await answered(sessions, checkin_id) == ("open", 0)
         reply, _ = await press(runtime, ana, checkin_id, "press-2")
         assert reply.mode == ReplyMode.REPLACE and await answered(sessions, checkin_id) == ("answered", 1)

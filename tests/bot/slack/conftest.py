@@ -34,7 +34,8 @@ async def slack_runtime(engine, sessions, fake_slack):
     runtime.policy = f.POLICY
     runtime.directory = SlackDirectory(runtime, client)
     runtime.messenger = SlackMessenger(client, runtime.directory)
-    return runtime
+    yield runtime
+    await runtime.settle()  # what an interaction left running ends before the database is closed
 
 
 @pytest.fixture

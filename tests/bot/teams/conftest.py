@@ -53,7 +53,8 @@ async def teams(engine, sessions):
     built = build_teams(runtime, settings, per_second=1000, per_conversation=1000, sleep=_no_wait)
     runtime.messenger = Messengers(built.messenger)
     built.runtime = runtime
-    return built
+    yield built
+    await runtime.settle()
 
 
 @pytest.fixture
@@ -62,9 +63,11 @@ async def bot(teams, connector):
     runner, port = await start_server(build_web_app(None, (teams.adapter, teams.wiring)), "127.0.0.1", 0)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
 
-        async def post(activity: dict, headers: dict | None = None) -> aiohttp.ClientResponse:
+        async def post(activity: dict, headers: dict | None = None, settle: bool = True) -> aiohttp.ClientResponse:
             response = await http.post("/api/messages", json=activity, headers=headers)
             await response.read()
+            if settle:  # what the turn queued is sent after it, in the background
+                await teams.runtime.settle()
             return response
 
         yield post

@@ -8,6 +8,7 @@ import aiohttp
 from sqlmodel import select
 
 from bot.config import Settings
+from bot.runtime import TRY_AGAIN
 from bot.delivery import MessageRef
 from bot.server import build_web_app, start_server
 from bot.teams.app import build_teams, command_of
@@ -15,6 +16,7 @@ from handlers.views import Message
 from storage.models import CheckIn, CheckInAnswer, ConversationReference, FailureReport, OutboundMessage
 from tests.bot.teams import activities as a
 from tests.conftest import TUESDAY
+from tests.helpers import held
 
 
 def texts(card: dict) -> str:
@@ -209,3 +211,18 @@ async def test_with_an_app_id_an_unauthenticated_request_gets_401_and_reaches_no
     assert connector.calls == []
     async with sessions() as session:
         assert (await session.exec(select(ConversationReference))).all() == []
+
+
+async def test_a_form_submitted_while_the_database_does_not_answer_keeps_the_card_and_says_try_again(bot, connector, teams, sessions, shared_engines):
+    teams.runtime.interaction_timeout = 1.0
+    await bot(a.message(connector.url, "ana", "report churn"))
+    form_call = connector.sent("reply")[-1]
+    [submit] = [b for b in buttons(form_call.body["attachments"][0]["content"]) if b["data"]["mlpulse"].get("form") == "report.file"]
+    values = {**submit["data"], "model": "churn", "what_happened": "Every score is 0.5", "impact": "minor"}
+    async with held(shared_engines[1]):
+        await bot(a.submit(connector.url, "ana", values, form_call.activity_id), settle=False)
+    await teams.runtime.settle()
+    assert connector.sent("update") == []  # the card still holds what Ana typed
+    assert TRY_AGAIN in json.dumps(connector.sent("reply")[-1].body)
+    async with sessions() as session:
+        assert (await session.exec(select(FailureReport))).all() == []
