@@ -8,8 +8,8 @@ import aiohttp
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.runtime import TRY_AGAIN
 from bot.delivery import MessageRef
+from bot.runtime import TRY_AGAIN
 from bot.server import build_web_app, start_server
 from bot.teams.app import build_teams, command_of
 from handlers.views import Message
