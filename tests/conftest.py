@@ -7,6 +7,7 @@ schema is created once and every table is emptied before each test.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -91,3 +92,16 @@ async def replica_engines(tmp_path):
     yield engines
     for engine in engines:
         await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def nothing_left_running():
+    """Fail a test that leaves work running once its fixtures are torn down (it would die mid-way when the loop closes, or hang it)."""
+    yield
+    current = asyncio.current_task()
+    left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if left:
+        _, pending = await asyncio.wait(left, timeout=10)
+        for task in pending:
+            task.print_stack()
+        assert not pending, f"{len(pending)} task(s) still running after the test: {sorted(str(t.get_coro()) for t in pending)}"

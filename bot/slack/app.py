@@ -225,10 +225,7 @@ class SlackWiring:
             await self.client.chat_postEphemeral(channel=origin.channel, user=origin.user, **to_message(view))
         else:
             await self.client.chat_postMessage(channel=origin.user, **to_message(view))
-        try:
-            await self.runtime.deliver()
-        except Exception:  # best effort: the next tick sends whatever is still queued
-            log.exception("sending what the interaction queued failed; the next tick will retry")
+        self.runtime.deliver_soon()  # what the interaction queued, sent after it
 
     async def form_values(self, view: dict) -> dict[str, str]:
         """Read a submitted modal's inputs as the plain strings the handlers expect."""
