@@ -24,9 +24,11 @@ Senders also share the platform's rate ceiling: each renewal counts the senders
 holding claims, and a messenger that paces itself (`share`) takes its part of the
 ceiling, so two replicas fanning out at once do not run into 429s.
 
-A message with `replaces_id` is an update: it rewrites the message it names in place
-(an announcement's RSVP counts, its refreshed agenda), rendered at its turn under a
-lock on that message (see `_update`).
+A stale message (a live one whose subject changed, see `handlers.live`) is claimed
+the same way and rewritten in place: rendered from its subject's current state, sent
+with `Messenger.update`, and recorded with the revision it showed. A change made
+while it was on its way leaves it stale, for one more update; a burst of changes
+before it is claimed makes one update in all.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
-from handlers.context import Policy
+from handlers.context import MessageRef, Policy
 from handlers.outbound import handle_outbound
 from handlers.views import Message
 from storage import checkins as checkin_store
@@ -52,7 +54,7 @@ from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage.db import transaction
-from storage.models import Person
+from storage.models import Delivery, OutboundMessage, Person, Subject
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 RENEW_EVERY = 10.0
 MAX_ATTEMPTS = 8
-# An update of a message still queued waits this long for it to go out first.
-UPDATE_WAIT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,6 @@ class Target:
 
     person: Person | None = None
     channel: str | None = None
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    """Where a sent message landed, so it can be updated or replied to later."""
-
-    platform: str
-    conversation_id: str
-    message_id: str
 
 
 class Unreachable(Exception):
@@ -177,12 +168,13 @@ class Messengers:
 @dataclass
 class DeliveryReport:
     sent: int = 0
+    updated: int = 0  # stale messages rewritten in place
     skipped: int = 0
     failed: int = 0
     lost: int = 0  # claims another sender took over (after this one stalled past its lease): theirs to send
 
     def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
-        for name in ("sent", "skipped", "failed", "lost"):
+        for name in ("sent", "updated", "skipped", "failed", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
@@ -236,7 +228,7 @@ async def deliver_due(
             # Rendered in the claiming session, moments before sending, after loading the
             # batch's check-ins and people at once. The identity map holds rows weakly, so
             # `loaded` keeps them alive until the batch is rendered.
-            checkins = await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.startswith("checkin.")])
+            checkins = await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.subject == Subject.CHECKIN])
             loaded = [
                 *checkins,
                 *await portfolio_store.list_models_by_ids(session=session, ids=[c.model_id for c in checkins]),
@@ -244,7 +236,7 @@ async def deliver_due(
             ]
             ready = [item for message in claimed if (item := await _prepare(session, run, message, report))]
             del loaded
-        async with _renewing(run, [item[0].id for item in ready]):
+        async with _renewing(run, [item.message.id for item in ready]):
             await _send_all(run, ready, report)
         if len(claimed) < limit:
             return report
@@ -299,12 +291,32 @@ def share(messenger: Messenger, senders: int) -> None:
         take_share(max(1, senders))
 
 
-async def _prepare(session, run: _Run, message, report: DeliveryReport):
-    if message.replaces_id:
-        return await _prepare_update(session, run, message, report)
+@dataclass(frozen=True)
+class _Ready:
+    """A claimed message, rendered: where it goes (`target`, `thread`), or, if stale, the copy it rewrites (`ref`)."""
+
+    message: OutboundMessage
+    view: Message
+    target: Target | None = None
+    thread: MessageRef | None = None
+    ref: MessageRef | None = None
+
+
+async def _prepare(session, run: _Run, message: OutboundMessage, report: DeliveryReport) -> _Ready | None:
+    stale = message.status == Delivery.STALE
+    if stale and not serves(run.messenger, message.platform):  # its platform is not running here: it stays as it is
+        log.warning("cannot update %s: %s is not running", message.key, message.platform)
+        await _record(run, message, MessageRef(message.platform, message.conversation_id, message.message_id), session=session)
+        return None
     view = await handle_outbound(session, message, run.policy, run.now)
+    if stale:
+        ref = MessageRef(message.platform, message.conversation_id, message.message_id)
+        if view is None:  # nothing to show any more (its subject is gone): the copy stays as it is
+            await _record(run, message, ref, session=session)
+            return None
+        return _Ready(message, view, ref=ref)
     if view is None:
-        await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
+        await delivery_store.update_message_status(session=session, message_id=message.id, status=Delivery.SKIPPED)
         report.skipped += 1
         return None
     person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
@@ -313,20 +325,23 @@ async def _prepare(session, run: _Run, message, report: DeliveryReport):
         parent = await delivery_store.get_message(session=session, message_id=message.thread_of_id)
         if parent and parent.message_id and serves(run.messenger, parent.platform):
             thread = MessageRef(parent.platform, parent.conversation_id, parent.message_id)
-    return message, view, Target(person=person, channel=message.channel), thread
+    return _Ready(message, view, Target(person=person, channel=message.channel), thread)
 
 
-async def _prepare_update(session, run: _Run, message, report: DeliveryReport):
-    """Return what an in-place update needs; wait while the message it rewrites is unsent, drop it if that never went out."""
-    original = await delivery_store.get_message(session=session, message_id=message.replaces_id)
-    if original is not None and original.status == "queued":  # it will show the current state itself; check again soon
-        await delivery_store.update_message_status(session=session, message_id=message.id, status="queued", not_before=run.now + UPDATE_WAIT)
-        return None
-    if original is None or original.status != "sent" or not serves(run.messenger, original.platform):
-        await delivery_store.update_message_status(session=session, message_id=message.id, status="skipped")
-        report.skipped += 1
-        return None
-    return message, None, None, MessageRef(original.platform, original.conversation_id, original.message_id)
+async def _record(run: _Run, message: OutboundMessage, ref: MessageRef, *, session=None) -> None:
+    """Record that a message is out at `ref`, showing the revision it was claimed at (stale again if its subject moved on since)."""
+    if session is None:
+        async with transaction(run.sessions) as session:
+            return await _record(run, message, ref, session=session)
+    await delivery_store.update_message_sent(
+        session=session,
+        message_id=message.id,
+        platform=ref.platform,
+        conversation_id=ref.conversation_id,
+        platform_message_id=ref.message_id,
+        at=run.now,
+        revision=message.revision,
+    )
 
 
 async def _send_all(run: _Run, ready: list, report: DeliveryReport) -> None:
@@ -334,13 +349,13 @@ async def _send_all(run: _Run, ready: list, report: DeliveryReport) -> None:
     concurrency = getattr(run.messenger, "concurrency", 1)
     if concurrency <= 1:
         for item in ready:
-            await _send(run, *item, report)
+            await _send(run, item, report)
         return
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(item) -> None:
+    async def one(item: _Ready) -> None:
         async with gate:
-            await _send(run, *item, report)
+            await _send(run, item, report)
 
     try:
         async with asyncio.TaskGroup() as sending:
@@ -356,33 +371,35 @@ async def _still_mine(run: _Run, message) -> bool:
         return await delivery_store.update_claim(session=session, message_id=message.id, by=run.sender, attempt=message.attempts, until=run.until())
 
 
-async def _send(run: _Run, message, view: Message | None, target: Target | None, thread, report: DeliveryReport) -> None:
+async def _send(run: _Run, item: _Ready, report: DeliveryReport) -> None:
+    message = item.message
     try:
         if not await _still_mine(run, message):
             log.warning("the claim on %s passed to another sender; it sends it", message.key)
             report.lost += 1
             return
-        if view is None:
-            await _update(run, message, thread)
-        else:
-            ref = None
-            if message.attempts > 1:  # claimed before: it may have gone out just before a crash or a lost claim
-                ref = await run.messenger.find_sent(target, thread, message.key)
-            if ref is None:
-                ref = await run.messenger.send(target, view, thread, key=message.key)
-            async with transaction(run.sessions) as session:
-                await delivery_store.update_message_sent(
-                    session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=run.now
-                )
+        if item.ref is not None:
+            await run.messenger.update(item.ref, item.view)
+            await _record(run, message, item.ref)
+            report.updated += 1
+            return
+        ref = None
+        if message.attempts > 1:  # claimed before: it may have gone out just before a crash or a lost claim
+            ref = await run.messenger.find_sent(item.target, item.thread, message.key)
+        if ref is None:
+            ref = await run.messenger.send(item.target, item.view, item.thread, key=message.key)
+        await _record(run, message, ref)
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
         backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
         log.warning("delivery of %s failed (attempt %d): %s", message.key, message.attempts, exc)
+        # A stale message given up on is still out there, as it was: sent.
+        retry, give_up = (Delivery.STALE, Delivery.SENT) if item.ref is not None else (Delivery.QUEUED, Delivery.FAILED)
         async with transaction(run.sessions) as session:
             await delivery_store.update_message_status(
                 session=session,
                 message_id=message.id,
-                status="failed" if final else "queued",
+                status=give_up if final else retry,
                 error=f"{exc.__class__.__name__}: {exc}"[:500],
                 not_before=None if final else run.now + backoff,
                 by=run.sender,
@@ -391,20 +408,3 @@ async def _send(run: _Run, message, view: Message | None, target: Target | None,
         report.failed += 1
         return
     report.sent += 1
-
-
-async def _update(run: _Run, message, ref: MessageRef) -> None:
-    """Rewrite a sent message in place, rendered and sent while holding a lock on it.
-
-    Updates of one message therefore take turns, and each shows the state at its turn:
-    whichever lands last shows everything committed before it, so concurrent changes
-    (RSVPs pressed at once) can never leave the message showing an older state.
-    """
-    async with transaction(run.sessions) as session:
-        await delivery_store.get_message(session=session, message_id=message.replaces_id, lock=True)
-        view = await handle_outbound(session, message, run.policy, run.now)
-        if view is not None:
-            await run.messenger.update(ref, view)
-        await delivery_store.update_message_sent(
-            session=session, message_id=message.id, platform=ref.platform, conversation_id=ref.conversation_id, platform_message_id=ref.message_id, at=run.now
-        )

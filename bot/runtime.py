@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery import LEASE, DeliveryReport, Messenger, deliver_due, new_sender_id
+from bot.delivery import LEASE, DeliveryReport, MessageRef, Messenger, deliver_due, new_sender_id
 from bot.logs import hold_payload_loggers
 from handlers.context import Context, Policy
 from handlers.digest import build_digest, next_digest_at
@@ -113,8 +113,12 @@ class Runtime:
         """Bring the database in line with app.yaml."""
         return await run_in_transaction(self.sessions, lambda session: handle_sync(session, self.settings.app, self.policy, self.clock.now()))
 
-    def context(self, actor: Person, platform: str, conversation: str | None = None, request_id: str | None = None) -> Context:
-        return Context(actor=actor, now=self.clock.now(), platform=platform, conversation=conversation, policy=self.policy, request_id=request_id)
+    def context(
+        self, actor: Person, platform: str, conversation: str | None = None, request_id: str | None = None, origin: MessageRef | None = None
+    ) -> Context:
+        return Context(
+            actor=actor, now=self.clock.now(), platform=platform, conversation=conversation, policy=self.policy, request_id=request_id, origin=origin
+        )
 
     def guest(self) -> Person:
         """Return the unsaved stand-in for someone mlpulse has not recorded (see `router.identity_optional`)."""
@@ -129,8 +133,11 @@ class Runtime:
         conversation: str | None = None,
         request_id: str | None = None,
         timeout: float | None = None,
+        origin: MessageRef | None = None,
     ) -> Reply:
         """Run a handler as a person (None: an unrecorded guest), in one transaction, within a few seconds.
+
+        `origin` is the message whose button was pressed, when the platform says.
 
         If the database fails or does not answer in time, nothing is changed and the
         person is told to try again (a RETRY reply: their form stays as they filled it).
@@ -139,7 +146,7 @@ class Runtime:
         """
         async def work(session):
             actor = self.guest() if person_id is None else await people_store.get_person(session=session, person_id=person_id)
-            return await handler(session, self.context(actor, platform, conversation, request_id), *args)
+            return await handler(session, self.context(actor, platform, conversation, request_id, origin), *args)
 
         name = getattr(handler, "__name__", handler)
         try:

@@ -22,7 +22,7 @@ class ActionId(StrEnum):
     STATUS_UNIT = "status.unit"
     MODEL_RETIRE = "model.retire"
     MODEL_RETIRE_CONFIRM = "model.retire_confirm"
-    MODEL_KEEP = "model.keep"
+    MODEL_RESTORE = "model.restore"
     MY_CHECKINS = "me.checkins"
     SHARE = "share"
     AWAY_SET = "me.away"
@@ -39,6 +39,7 @@ class ActionId(StrEnum):
     FORUM_NOTES = "forum.notes"
     FORUM_PROPOSE = "forum.propose"
     FORUM_CANCEL = "forum.cancel"
+    FORUM_CANCEL_CONFIRM = "forum.cancel_confirm"
     FORUM_STOP = "forum.stop"
     ACTION_ITEM_DONE = "action_item.done"
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.actions import ActionId, FormId
 from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
@@ -25,7 +26,7 @@ from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.models import CheckIn, CheckInAnswer, MLModel, Person
+from storage.models import CheckIn, CheckInAnswer, MessageKind, MLModel, Person, Subject
 
 ANSWER_LABELS = {
     Answer.WORKS: "Yes, works well",
@@ -63,9 +64,13 @@ def person_zone(person: Person, policy: Policy) -> ZoneInfo:
         return zone(policy.timezone)
 
 
-def answer_buttons(checkin_id: int, *, snooze: bool) -> tuple[Button, ...]:
-    """Return the answer buttons of a check-in."""
-    value = str(checkin_id)
+# The answer buttons that *Change answer* shows carry this: only they may replace an answer.
+CHANGING = ":change"
+
+
+def answer_buttons(checkin_id: int, *, snooze: bool, changing: bool = False) -> tuple[Button, ...]:
+    """Return the answer buttons of a check-in (those that change a recorded answer when `changing`)."""
+    value = f"{checkin_id}{CHANGING}" if changing else str(checkin_id)
     buttons = (
         Button(ActionId.CHECKIN_WORKS, ANSWER_LABELS[Answer.WORKS], value, Style.PRIMARY),
         Button(ActionId.CHECKIN_PROBLEMS, ANSWER_LABELS[Answer.PROBLEMS], value),
@@ -90,7 +95,11 @@ def checkin_view(
         )
         if f
     )
-    footer = f"Period of {day(date.fromisoformat(checkin.period_key))} · answers can change until {when(checkin.period_ends_at, tz)}"
+    period = f"Period of {day(date.fromisoformat(checkin.period_key))}"
+    if checkin.status in ("open", "answered") and now < checkin.period_ends_at:
+        footer = f"{period} · answers can change until {when(checkin.period_ends_at, tz)}"
+    else:
+        footer = f"{period} · closed {when(checkin.closed_at or checkin.period_ends_at, tz)}"
     lead = f"{note}\n" if note else ""
     cid = str(checkin.id)
     if checkin.status == "open":
@@ -113,7 +122,7 @@ def checkin_view(
             buttons.append(Button(ActionId.CHECKIN_CHANGE, "Change answer", cid))
         return Message(title, text, sections=(Section(fields=details),) if details else (), buttons=tuple(buttons), footer=footer)
     if checkin.status == "expired":
-        text = f"{lead}This check-in about {model.name} closed without an answer. A late answer is still welcome:"
+        text = f"{lead}This check-in about {model.name} expired without an answer. A late answer is still welcome:"
         return Message(title, text, buttons=answer_buttons(checkin.id, snooze=False), footer=footer)
     if checkin.status == "reassigned":
         target = reassigned_to.display_name if reassigned_to else "someone else"
@@ -133,7 +142,8 @@ async def render_checkin(session: AsyncSession, checkin: CheckIn, policy: Policy
 
 async def _own_checkin(session: AsyncSession, ctx: Context, value: str) -> CheckIn | Reply:
     """Load the check-in a button names, or explain why the actor cannot act on it."""
-    checkin = await checkin_store.get_checkin(session=session, checkin_id=int(value), lock=True) if value.isdigit() else None
+    checkin_id = value.removesuffix(CHANGING)
+    checkin = await checkin_store.get_checkin(session=session, checkin_id=int(checkin_id), lock=True) if checkin_id.isdigit() else None
     if checkin is None:
         return notice("That check-in no longer exists.")
     if checkin.person_id != ctx.actor.id:
@@ -160,6 +170,11 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
     if checkin.answer == answer:
         # A double click or a platform retry: the answer is already what was asked.
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
+    if checkin.status == "answered" and not value.endswith(CHANGING):
+        # An answer button on an older copy of the question: the answer is only ever changed on purpose.
+        recorded = ANSWER_LABELS[Answer(checkin.answer)]
+        note = f"You already answered “{recorded}”, so “{ANSWER_LABELS[answer]}” was not recorded. Press Change answer to change it."
+        return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now, note=note), ReplyMode.REPLACE)
     if checkin.status == "answered" and ctx.now >= checkin.period_ends_at:
         view = await render_checkin(
             session, checkin, ctx.policy, ctx.now, note="This period is over, so the answer can no longer be changed."
@@ -186,13 +201,14 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
     checkin.next_action_at = checkin.snoozed_until = None
     checkin.closed_at = checkin.closed_at or ctx.now
     session.add(checkin)
+    await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
     model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
     await refresh_model_health(session, model, ctx.now)
     if answer in ALERT_ANSWERS and previous not in ALERT_ANSWERS:
         await delivery_store.create_message(
             session=session,
             key=f"checkin:{checkin.id}:owner_alert:{answer}",
-            kind="checkin.owner_alert",
+            kind=MessageKind.CHECKIN_OWNER_ALERT,
             subject_id=checkin.id,
             person_id=model.owner_id,
             not_before=ctx.now,
@@ -210,7 +226,7 @@ async def handle_change(session: AsyncSession, ctx: Context, value: str) -> Repl
         return Reply(view, ReplyMode.REPLACE)
     label = ANSWER_LABELS[Answer(checkin.answer)]
     text = f"You answered: {label}. Pick the answer that is true now; the earlier one stays in the history."
-    return Reply(Message(view.title, text, buttons=answer_buttons(checkin.id, snooze=False), footer=view.footer), ReplyMode.REPLACE)
+    return Reply(Message(view.title, text, buttons=answer_buttons(checkin.id, snooze=False, changing=True), footer=view.footer), ReplyMode.REPLACE)
 
 
 def followup_form(checkin: CheckIn, model: MLModel) -> Form:
@@ -278,6 +294,7 @@ async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str
     if (change, satisfaction, comment) != (checkin.business_change, checkin.satisfaction, checkin.comment):
         checkin.business_change, checkin.satisfaction, checkin.comment = change, satisfaction, comment
         session.add(checkin)
+        await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
         session.add(
             CheckInAnswer(
                 checkin_id=checkin.id,
@@ -309,6 +326,7 @@ async def handle_snooze(session: AsyncSession, ctx: Context, value: str) -> Repl
     checkin.snoozed_until = checkin.next_action_at = until
     checkin.snoozes += 1
     session.add(checkin)
+    await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
     return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
 
 
@@ -371,6 +389,7 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     checkin.next_action_at = checkin.snoozed_until = None
     checkin.closed_at, checkin.reassigned_to_id = ctx.now, target.id if target else None
     session.add(checkin)
+    await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
     note = ""
     if target:
         row = checkin_store.checkin_values(
@@ -395,7 +414,7 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     await delivery_store.create_message(
         session=session,
         key=f"checkin:{checkin.id}:reassigned",
-        kind="checkin.reassigned",
+        kind=MessageKind.CHECKIN_REASSIGNED,
         subject_id=checkin.id,
         person_id=model.owner_id,
         not_before=ctx.now,
@@ -412,7 +431,7 @@ async def add_stakeholder(session: AsyncSession, model: MLModel, person: Person,
 
 def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict:
     """Return the outbox row that asks a check-in's question."""
-    return dict(key=f"checkin:{checkin_id}:ask", kind="checkin.ask", subject_id=checkin_id, person_id=person_id, not_before=now)
+    return dict(key=f"checkin:{checkin_id}:ask", kind=MessageKind.CHECKIN_ASK, subject_id=checkin_id, person_id=person_id, not_before=now)
 
 
 async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:

@@ -25,6 +25,15 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class MessageRef:
+    """Where a sent message landed (a platform, its conversation, its id there), so it can be updated or replied to later."""
+
+    platform: str
+    conversation_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
 class Context:
     """The person acting, the platform and conversation they act in, and the time."""
 
@@ -34,3 +43,5 @@ class Context:
     conversation: str | None = None
     policy: Policy = field(default_factory=Policy)
     request_id: str | None = None
+    origin: MessageRef | None = None
+    """The message whose button was pressed, when the platform says which: a reply in place rewrites it."""

@@ -36,6 +36,7 @@ from storage import forums as forum_store
 from storage import portfolio as portfolio_store
 from storage import reports as report_store
 from storage import stories as story_store
+from storage.models import MessageKind
 
 WEEK = timedelta(days=7)
 CHART_WEEKS = 12
@@ -88,7 +89,7 @@ async def handle_digest_due(session: AsyncSession, policy: Policy, now: datetime
     if digest_id is None:
         return TickReport()
     await delivery_store.create_message(
-        session=session, key=f"digest:{policy.digest_channel}:{week}", kind="digest.post", subject_id=digest_id, channel=policy.digest_channel, not_before=now
+        session=session, key=f"digest:{policy.digest_channel}:{week}", kind=MessageKind.DIGEST_POST, subject_id=digest_id, channel=policy.digest_channel, not_before=now
     )
     return TickReport(digests=1)
 

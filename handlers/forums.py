@@ -30,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.access import leads_only, visible_unit_ids
 from handlers.actions import ActionId, FormId
 from handlers.agenda import agenda_hash, announcement_view, build_agenda, forum_title, invite_filename, rsvp_summary, to_ics
@@ -45,7 +46,7 @@ from handlers.views import Attachment, Button, Choice, Field, Form, Input, Input
 from storage import delivery as delivery_store
 from storage import forums as forum_store
 from storage import people as people_store
-from storage.models import BusinessUnit, ForumSession, ForumTopic, Person, ReviewForum
+from storage.models import BusinessUnit, ForumSession, ForumTopic, MessageKind, Person, ReviewForum, Subject
 
 REMIND_BEFORE = timedelta(days=1)
 AGENDA_MAX_AGE = timedelta(hours=1)
@@ -135,26 +136,20 @@ async def cancel_session(session: AsyncSession, fs: ForumSession, now: datetime)
     """Cancel one session; if it was announced, mark the announcement cancelled and say so in its thread."""
     fs.status, fs.cancelled_at = "cancelled", now
     session.add(fs)
-    announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
-    await _refresh_announcements(session, fs, announcements, "cancelled", now)
+    await live.changed(session, Subject.FORUM_SESSION, fs.id, now)
+    announcements = await _announcements(session, fs)
     await delivery_store.create_messages(
         session=session,
         rows=[
-            dict(key=f"forum:{fs.id}:cancelled:{a.id}", kind="forum.cancelled", subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
+            dict(key=f"forum:{fs.id}:cancelled:{a.id}", kind=MessageKind.FORUM_CANCELLED, subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
             for a in announcements
         ],
     )
 
 
-async def _refresh_announcements(session: AsyncSession, fs: ForumSession, announcements, tag: str, now: datetime) -> None:
-    """Queue an in-place update of every copy of a session's announcement."""
-    await delivery_store.create_messages(
-        session=session,
-        rows=[
-            dict(key=f"forum:{fs.id}:refresh:{tag}:{a.id}", kind="forum.refresh", subject_id=fs.id, person_id=a.person_id, channel=a.channel, replaces_id=a.id, not_before=now)
-            for a in announcements
-        ],
-    )
+async def _announcements(session: AsyncSession, fs: ForumSession):
+    """Return every copy of a session's announcement (one in the unit's channel, or one per contact)."""
+    return await delivery_store.list_messages(session=session, kind=MessageKind.FORUM_ANNOUNCE, subject_id=fs.id)
 
 
 async def refresh_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewForum, unit: BusinessUnit, now: datetime) -> bool:
@@ -168,8 +163,7 @@ async def refresh_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewF
     await forum_store.update_agenda(session=session, session_id=fs.id, items=items)
     fs.agenda_hash = digest
     if fs.announced_at is not None:
-        announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
-        await _refresh_announcements(session, fs, announcements, f"agenda:{digest[:16]}", now)
+        await live.changed(session, Subject.FORUM_SESSION, fs.id, now)
     return True
 
 
@@ -203,7 +197,7 @@ async def handle_forums_due(session: AsyncSession, policy: Policy, now: datetime
     await delivery_store.create_messages(
         session=session,
         rows=[
-            dict(key=f"action_item:{i.id}:followup:{i.followups}", kind="action_item.followup", subject_id=i.id, person_id=i.owner_id, not_before=now)
+            dict(key=f"action_item:{i.id}:followup:{i.followups}", kind=MessageKind.ACTION_ITEM_FOLLOWUP, subject_id=i.id, person_id=i.owner_id, not_before=now)
             for i in due
         ],
     )
@@ -216,10 +210,10 @@ async def _announce(session: AsyncSession, fs: ForumSession, forum: ReviewForum,
     session.add(fs)
     await refresh_agenda(session, fs, forum, unit, now)
     if unit.channel:
-        rows = [dict(key=f"forum:{fs.id}:announce", kind="forum.announce", subject_id=fs.id, channel=unit.channel, not_before=now)]
+        rows = [dict(key=f"forum:{fs.id}:announce", kind=MessageKind.FORUM_ANNOUNCE, subject_id=fs.id, channel=unit.channel, not_before=now)]
     else:
         contacts = await people_store.list_unit_contacts(session=session, unit_id=unit.id)
-        rows = [dict(key=f"forum:{fs.id}:announce:{p.id}", kind="forum.announce", subject_id=fs.id, person_id=p.id, not_before=now) for p in contacts]
+        rows = [dict(key=f"forum:{fs.id}:announce:{p.id}", kind=MessageKind.FORUM_ANNOUNCE, subject_id=fs.id, person_id=p.id, not_before=now) for p in contacts]
     await delivery_store.create_messages(session=session, rows=rows)
 
 
@@ -227,11 +221,11 @@ async def _remind(session: AsyncSession, fs: ForumSession, forum: ReviewForum, u
     fs.reminded_at = now
     session.add(fs)
     await refresh_agenda(session, fs, forum, unit, now)
-    announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
+    announcements = await _announcements(session, fs)
     await delivery_store.create_messages(
         session=session,
         rows=[
-            dict(key=f"forum:{fs.id}:reminder:{a.id}", kind="forum.reminder", subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
+            dict(key=f"forum:{fs.id}:reminder:{a.id}", kind=MessageKind.FORUM_REMINDER, subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
             for a in announcements
         ],
     )
@@ -250,12 +244,11 @@ async def _close(session: AsyncSession, fs: ForumSession, unit: BusinessUnit, no
     fs.status = "held"
     session.add(fs)
     await forum_store.update_topics_discussed(session=session, unit_id=unit.id, session_id=fs.id, before=fs.starts_at)
-    announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
-    await _refresh_announcements(session, fs, announcements, "held", now)
+    await live.changed(session, Subject.FORUM_SESSION, fs.id, now)  # the RSVP buttons go
     leads = await people_store.list_people(session=session, leads_only=True)
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"forum:{fs.id}:notes_prompt:{p.id}", kind="forum.notes_prompt", subject_id=fs.id, person_id=p.id, not_before=now) for p in leads],
+        rows=[dict(key=f"forum:{fs.id}:notes_prompt:{p.id}", kind=MessageKind.FORUM_NOTES_PROMPT, subject_id=fs.id, person_id=p.id, not_before=now) for p in leads],
     )
 
 
@@ -424,15 +417,30 @@ async def _cancel(session: AsyncSession, ctx: Context, name: str) -> Reply:
             f"Cancel the {forum_title(unit)}?",
             f"The next one is on {when(fs.starts_at, tz)} (your time). Cancel just that one, or stop the series; whoever was invited is told.",
             buttons=(
-                Button(ActionId.FORUM_CANCEL, f"Cancel {day(fs.starts_at.astimezone(zone(fs.timezone)).date())}", str(fs.id), Style.DANGER),
+                Button(ActionId.FORUM_CANCEL_CONFIRM, f"Cancel {day(fs.starts_at.astimezone(zone(fs.timezone)).date())}", str(fs.id), Style.DANGER),
                 Button(ActionId.FORUM_STOP, "Stop the series", str(forum.id), Style.DANGER),
             ),
         )
     )
 
 
+async def handle_cancel_prompt(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Ask a lead to confirm cancelling one upcoming session: it cannot be undone, and everyone invited is told."""
+    if refusal := leads_only(ctx, "cancel review forums"):
+        return refusal
+    fs = await forum_store.get_session(session=session, session_id=int(value)) if value.isdigit() else None
+    if fs is None or fs.status != "scheduled" or fs.starts_at <= ctx.now:
+        return notice("That forum is not upcoming any more, so there is nothing to cancel.")
+    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    told = " Everyone who saw the announcement is told, and it cannot be undone." if fs.announced_at else " It cannot be undone."
+    text = f"The {forum_title(unit)} on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy))} (your time) will not take place.{told} The series goes on."
+    buttons = (Button(ActionId.FORUM_CANCEL_CONFIRM, "Yes, cancel it", str(fs.id), Style.DANGER),)
+    return Reply(Message(f"Cancel the {forum_title(unit)}?", text, buttons=buttons), ReplyMode.EPHEMERAL)
+
+
 async def handle_cancel(session: AsyncSession, ctx: Context, value: str) -> Reply:
-    """Cancel one upcoming session (leads only)."""
+    """Cancel one upcoming session (leads only), once confirmed."""
     if refusal := leads_only(ctx, "cancel review forums"):
         return refusal
     fs = await forum_store.get_session(session=session, session_id=int(value), lock=True) if value.isdigit() else None
@@ -477,9 +485,7 @@ async def _rsvp(session: AsyncSession, ctx: Context, value: str, response: str) 
     earlier = await forum_store.get_rsvp(session=session, session_id=fs.id, person_id=ctx.actor.id)
     await forum_store.update_rsvp(session=session, session_id=fs.id, person_id=ctx.actor.id, response=response, at=ctx.now)
     if earlier is None or earlier.response != response:
-        announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
-        tag = f"rsvp:{ctx.actor.id}:{ctx.request_id or ctx.now.isoformat()}"
-        await _refresh_announcements(session, fs, announcements, tag, ctx.now)
+        await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the counts, on every copy
     forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
     unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
     starts = f"{when(fs.starts_at, person_zone(ctx.actor, ctx.policy))} (your time)"
@@ -670,14 +676,15 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
     recorded = await forum_store.list_session_action_items(session=session, session_id=fs.id)
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"action_item:{i.id}:assigned", kind="action_item.assigned", subject_id=i.id, person_id=i.owner_id, not_before=ctx.now) for i, _ in recorded],
+        rows=[dict(key=f"action_item:{i.id}:assigned", kind=MessageKind.ACTION_ITEM_ASSIGNED, subject_id=i.id, person_id=i.owner_id, not_before=ctx.now) for i, _ in recorded],
     )
+    await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the leads' prompts say it is done; posted notes show the new ones
     if first_time:
-        announcements = await delivery_store.list_messages_by_key_prefix(session=session, prefix=f"forum:{fs.id}:announce")
+        announcements = await _announcements(session, fs)
         targets = [dict(channel=a.channel, person_id=a.person_id, thread_of_id=a.id, key=f"forum:{fs.id}:notes:{a.id}") for a in announcements if a.channel]
         if not targets and unit.channel:
             targets = [dict(channel=unit.channel, key=f"forum:{fs.id}:notes")]
-        await delivery_store.create_messages(session=session, rows=[dict(kind="forum.notes", subject_id=fs.id, not_before=ctx.now, **t) for t in targets])
+        await delivery_store.create_messages(session=session, rows=[dict(kind=MessageKind.FORUM_NOTES, subject_id=fs.id, not_before=ctx.now, **t) for t in targets])
     return notice(f"Notes saved with {len(recorded)} action item(s); each owner has been told.", "Forum notes saved")
 
 
@@ -692,6 +699,7 @@ async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> R
     if item.done_at is None:
         item.done_at, item.done_by_id, item.next_followup_at = ctx.now, ctx.actor.id, None
         session.add(item)
+        await live.changed(session, Subject.ACTION_ITEM, item.id, ctx.now, replacing=ctx)
     return Reply(await action_item_view(session, item), ReplyMode.REPLACE)
 
 
@@ -711,13 +719,17 @@ async def action_item_view(session: AsyncSession, item, note: str = "") -> Messa
 # ---- what queued forum messages say ----------------------------------------------
 
 
-async def render_outbound(session: AsyncSession, kind: str, subject_id: int, recipient: Person | None, policy: Policy, now: datetime) -> Message | None:
-    """Return the view of a queued forum or action-item message, or None when it is moot."""
-    if kind.startswith("action_item."):
+async def render_outbound(
+    session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, now: datetime, *, update: bool = False
+) -> Message | None:
+    """Return the view of a forum or action-item message, or None when it is moot; `update`: as its subject stands now."""
+    if kind.subject == Subject.ACTION_ITEM:
         item = await forum_store.get_action_item(session=session, item_id=subject_id)
-        if item is None or item.done_at is not None:
+        if item is None:
             return None
-        if kind == "action_item.assigned":
+        if item.done_at is not None:
+            return await action_item_view(session, item) if update else None
+        if kind == MessageKind.ACTION_ITEM_ASSIGNED:
             return await action_item_view(session, item, "You were given this action item at a review forum.")
         late = f"It was due on {day(item.due_on)}." if item.due_on else ""
         return await action_item_view(session, item, f"A reminder: is this done? {late}".strip())
@@ -729,30 +741,33 @@ async def render_outbound(session: AsyncSession, kind: str, subject_id: int, rec
     reader = recipient.timezone if recipient else None
     items = await forum_store.list_agenda(session=session, session_id=fs.id)
     counts = await forum_store.count_rsvps(session=session, session_id=fs.id)
-    if kind == "forum.announce":
-        if fs.status != "scheduled" or now >= fs.starts_at:
+    upcoming = fs.status == "scheduled" and now < fs.starts_at
+    if kind == MessageKind.FORUM_ANNOUNCE:
+        if not update and not upcoming:
             return None
-        return announcement_view(fs, forum, unit, items, counts, reader_zone=reader)
-    if kind == "forum.refresh":
-        return announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=False)
-    if kind == "forum.reminder":
-        if fs.status != "scheduled" or now >= fs.starts_at:
-            return None
+        return announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=not update)
+    if kind == MessageKind.FORUM_REMINDER:
+        if not upcoming:
+            return reminder_over(fs, unit, reader) if update else None
         view = announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=False)
         text = f"Tomorrow: {forum_title(unit)}, {view.sections[0].fields[0].value}. {rsvp_summary(counts)} so far; {len(items)} item(s) on the agenda above."
         return Message(f"⏰ {forum_title(unit)} is tomorrow", text, buttons=view.buttons)
-    if kind == "forum.cancelled":
+    if kind == MessageKind.FORUM_CANCELLED:
         invite = Attachment(invite_filename(fs, unit), to_ics(fs, unit, items, cancelled=True, stamp=fs.cancelled_at), "Calendar cancellation (.ics)")
         return Message(f"❌ {forum_title(unit)} cancelled", f"The forum on {when(fs.starts_at, zone(reader or fs.timezone))} will not take place.", attachments=(invite,))
-    if kind == "forum.notes_prompt":
-        if fs.notes is not None or fs.status != "held":
+    if kind == MessageKind.FORUM_NOTES_PROMPT:
+        title = f"How did the {forum_title(unit)} go?"
+        if fs.notes is not None:
+            by = await people_store.get_person(session=session, person_id=fs.notes_by_id) if fs.notes_by_id else None
+            return Message(title, f"✅ Notes recorded{' by ' + by.display_name if by else ''}; each action item's owner has been told.") if update else None
+        if fs.status != "held":
             return None
         return Message(
-            f"How did the {forum_title(unit)} go?",
+            title,
             f"It took place on {when(fs.starts_at, zone(reader or fs.timezone))}. Record its notes and action items: each owner is told and followed up until done.",
             buttons=(Button(ActionId.FORUM_NOTES, "Record notes", str(fs.id), Style.PRIMARY),),
         )
-    if kind == "forum.notes":
+    if kind == MessageKind.FORUM_NOTES:
         recorded = await forum_store.list_session_action_items(session=session, session_id=fs.id)
         sections = [Section(text=fs.notes or "")]
         if recorded:
@@ -761,3 +776,10 @@ async def render_outbound(session: AsyncSession, kind: str, subject_id: int, rec
         return Message(f"📝 Notes: {forum_title(unit)} of {day(fs.starts_at.astimezone(zone(fs.timezone)).date())}", "", tuple(sections))
     raise ValueError(f"unknown forum message kind {kind!r}")
 
+
+def reminder_over(fs: ForumSession, unit: BusinessUnit, reader: str | None) -> Message:
+    """Return a forum reminder once its forum is no longer ahead: what became of it, with nothing left to press."""
+    at = when(fs.starts_at, zone(reader or fs.timezone))
+    if fs.status == "cancelled":
+        return Message(f"❌ {forum_title(unit)} cancelled", f"The forum on {at} did not take place.")
+    return Message(f"{forum_title(unit)} has taken place", f"It met on {at}. RSVPs are closed.")

@@ -15,10 +15,11 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.models import MLModel
+from storage.models import MessageKind, MLModel, Subject
 
 
 class Health(StrEnum):
@@ -152,12 +153,13 @@ async def refresh_model_health(session: AsyncSession, model: MLModel, now: datet
             await delivery_store.create_message(
                 session=session,
                 key=f"model:{model.id}:deprecation:{now:%Y-%m-%d}:{lead.id}",
-                kind="model.deprecation",
+                kind=MessageKind.MODEL_DEPRECATION,
                 subject_id=model.id,
                 person_id=lead.id,
                 not_before=now,
             )
-    elif not verdict.deprecation:
+    elif not verdict.deprecation and model.deprecation_candidate_since is not None:
         model.deprecation_candidate_since = model.deprecation_reason = None
+        await live.changed(session, Subject.MODEL, model.id, now)  # nothing to decide any more
     session.add(model)
     return verdict

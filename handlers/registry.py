@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.access import leads_only, visible_unit_ids
 from handlers.actions import ActionId
 from handlers.checkins import add_stakeholder, model_cadence, person_zone
@@ -26,7 +27,7 @@ from storage import checkins as checkin_store
 from storage import locks as lock_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.models import BusinessUnit, MLModel, Person
+from storage.models import BusinessUnit, MLModel, Person, Subject
 
 
 @dataclass
@@ -154,7 +155,9 @@ async def retire_model(session: AsyncSession, model: MLModel, by: Person | None,
     model.status, model.retired_at, model.retired_by_id, model.updated_at = "retired", now, by.id if by else None, now
     session.add(model)
     await portfolio_store.update_model_schedule(session=session, model_id=model.id, next_due_at=None)
-    await checkin_store.update_cancel_open_checkins(session=session, model_id=model.id, now=now)
+    for checkin_id in await checkin_store.update_cancel_open_checkins(session=session, model_id=model.id, now=now):
+        await live.changed(session, Subject.CHECKIN, checkin_id, now)
+    await live.changed(session, Subject.MODEL, model.id, now)
 
 
 async def handle_retire_prompt(session: AsyncSession, ctx: Context, value: str) -> Reply:
@@ -164,7 +167,7 @@ async def handle_retire_prompt(session: AsyncSession, ctx: Context, value: str) 
     model = await portfolio_store.get_model(session=session, model_id=int(value)) if value.isdigit() else None
     if model is None or model.status != "active":
         return notice("That model is not active, so there is nothing to retire.")
-    text = f"Retiring {model.name} stops its check-ins and closes the open ones. Its history stays, and it can be brought back through app.yaml."
+    text = f"Retiring {model.name} stops its check-ins and closes the open ones. Its history stays, and a lead can bring it back from /mlstatus {model.key}."
     buttons = (Button(ActionId.MODEL_RETIRE_CONFIRM, f"Yes, retire {model.name}", str(model.id), Style.DANGER),)
     return Reply(Message(f"Retire {model.name}?", text, buttons=buttons), ReplyMode.EPHEMERAL)
 
@@ -180,6 +183,32 @@ async def handle_retire(session: AsyncSession, ctx: Context, value: str) -> Repl
         return Reply(Message(f"{model.name} is retired", "It was already retired; nothing changed."), ReplyMode.REPLACE)
     await retire_model(session, model, ctx.actor, ctx.now)
     return Reply(Message(f"{model.name} is retired", f"Retired by {ctx.actor.display_name}. Its check-ins have stopped; its history stays."), ReplyMode.REPLACE)
+
+
+async def handle_restore(session: AsyncSession, ctx: Context, value: str) -> Reply:
+    """Bring back a model a lead retired (leads only): its check-ins start again at their next due time.
+
+    A model the app.yaml sync retired (it is no longer declared there) comes back
+    through app.yaml only: the next sync would retire it again.
+    """
+    if refusal := leads_only(ctx, "bring models back"):
+        return refusal
+    model = await portfolio_store.get_model(session=session, model_id=int(value)) if value.isdigit() else None
+    if model is None:
+        return notice("That model no longer exists.")
+    if model.status == "active":
+        return Reply(Message(f"{model.name} is active", "It is not retired; nothing changed."), ReplyMode.REPLACE)
+    if model.retired_by_id is None:
+        return notice(f"{model.name} was retired because app.yaml no longer declares it. Declare it there again (key {model.key}) and it comes back at the next start.")
+    model.status, model.retired_at, model.retired_by_id, model.updated_at = "active", None, None, ctx.now
+    model.deprecation_candidate_since = model.deprecation_reason = None
+    session.add(model)
+    for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
+        person = await people_store.get_person(session=session, person_id=link.person_id)
+        link.next_due_at = next_due_after(model_cadence(model, ctx.policy), ctx.now, person_zone(person, ctx.policy))
+        session.add(link)
+    await live.changed(session, Subject.MODEL, model.id, ctx.now)
+    return Reply(Message(f"{model.name} is back", f"Brought back by {ctx.actor.display_name}. Its stakeholders are asked again from its next check-in."), ReplyMode.REPLACE)
 
 
 async def handle_model_list(session: AsyncSession, ctx: Context) -> Reply:

@@ -33,6 +33,7 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.access import can_see_model
 from handlers.actions import ActionId, FormId
 from handlers.checkins import person_zone
@@ -47,7 +48,7 @@ from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage import reports as report_store
-from storage.models import FailureReport, MLModel, Person, ReportEvent
+from storage.models import FailureReport, MessageKind, MLModel, Person, ReportEvent, Subject
 
 TEXT_LIMIT = 3000
 # Receipt codes avoid letters and digits that read alike (0/O, 1/I/L).
@@ -69,6 +70,8 @@ STATUS_LABELS = {
     Status.RESOLVED: "Resolved",
     Status.WONT_FIX: "Won't fix",
 }
+# A closed report, and the mark its messages show.
+CLOSED = {Status.RESOLVED: "✅", Status.WONT_FIX: "⛔"}
 # Where a report may go next. A closed report can be reopened; skipping a step is fine
 # ("resolved" straight from "triaged" when the cause was obvious).
 NEXT = {
@@ -295,14 +298,14 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
 
 async def _tell_on_filing(session: AsyncSession, report: FailureReport, model: MLModel, ctx: Context) -> None:
     """Queue the owner's DM and, for a critical report, the unit's alert (or the leads', without a channel)."""
-    rows = [dict(key=f"report:{report.id}:owner", kind="report.new", subject_id=report.id, person_id=model.owner_id, not_before=ctx.now)]
+    rows = [dict(key=f"report:{report.id}:owner", kind=MessageKind.REPORT_NEW, subject_id=report.id, person_id=model.owner_id, not_before=ctx.now)]
     if report.impact == "critical":
         unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
         if unit.channel:
-            rows.append(dict(key=f"report:{report.id}:critical", kind="report.critical", subject_id=report.id, channel=unit.channel, not_before=ctx.now))
+            rows.append(dict(key=f"report:{report.id}:critical", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, channel=unit.channel, not_before=ctx.now))
         else:
             for lead in await people_store.list_people(session=session, leads_only=True):
-                rows.append(dict(key=f"report:{report.id}:critical:{lead.id}", kind="report.critical", subject_id=report.id, person_id=lead.id, not_before=ctx.now))
+                rows.append(dict(key=f"report:{report.id}:critical:{lead.id}", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, person_id=lead.id, not_before=ctx.now))
     await delivery_store.create_messages(session=session, rows=rows)
 
 
@@ -478,7 +481,7 @@ async def handle_move(session: AsyncSession, ctx: Context, value: str) -> Reply:
         view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True)
         return Reply(view, ReplyMode.REPLACE)
     if target == Status.OPEN:
-        await _move(session, ctx, report, model, Status.OPEN, note="reopened")
+        await _move(session, ctx, report, model, Status.OPEN, note="reopened", in_place=True)
         return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True), ReplyMode.REPLACE)
     assignee = await people_store.get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
     return Reply(update_form(report, model, target, assignee or (ctx.actor if target == Status.TRIAGED else None)), ReplyMode.FORM)
@@ -541,23 +544,30 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
     event = await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
     if newly_assigned and assignee.id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"report:{report.id}:event:{event.id}:assigned", kind="report.assigned",
+            session=session, key=f"report:{report.id}:event:{event.id}:assigned", kind=MessageKind.REPORT_ASSIGNED,
             subject_id=report.id, person_id=assignee.id, not_before=ctx.now,
         )
-    return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Report updated"), ReplyMode.EPHEMERAL)
+    # Every message showing the report is rewritten in place (see `_move`): the answer is just what happened.
+    return notice(f"{report.receipt_code} about {model.name}: {STATUS_LABELS[target]}. Every message about it shows the change.", "Report updated")
 
 
-async def _move(session: AsyncSession, ctx: Context, report: FailureReport, model: MLModel, target: Status, note: str | None) -> ReportEvent:
-    """Record a transition (or a change of details) and tell the named reporter."""
+async def _move(
+    session: AsyncSession, ctx: Context, report: FailureReport, model: MLModel, target: Status, note: str | None, *, in_place: bool = False
+) -> ReportEvent:
+    """Record a transition (or a change of details), show it on every message about the report, and tell the named reporter.
+
+    `in_place`: the reply rewrites the pressed message itself.
+    """
     event = await report_store.create_event(
         session=session,
         event=ReportEvent(report_id=report.id, from_status=report.status, to_status=target, actor_id=ctx.actor.id, note=note, at=ctx.now),
     )
     report.status, report.updated_at = target, ctx.now
     session.add(report)
+    await live.changed(session, Subject.REPORT, report.id, ctx.now, replacing=ctx if in_place else None)
     if report.reporter_id and report.reporter_id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"report:{report.id}:event:{event.id}", kind="report.changed", subject_id=event.id,
+            session=session, key=f"report:{report.id}:event:{event.id}", kind=MessageKind.REPORT_CHANGED, subject_id=event.id,
             person_id=report.reporter_id, not_before=ctx.now,
         )
     await refresh_model_health(session, model, ctx.now)
@@ -567,9 +577,9 @@ async def _move(session: AsyncSession, ctx: Context, report: FailureReport, mode
 # What the outbox sends
 
 
-async def render_outbound(session: AsyncSession, kind: str, subject_id: int, recipient: Person | None, policy: Policy) -> Message | None:
-    """Return the view of a queued report message, or None when there is nothing left to say."""
-    if kind == "report.changed":
+async def render_outbound(session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, *, update: bool = False) -> Message | None:
+    """Return the view of a report message, or None when there is nothing left to say; `update`: as the report stands now."""
+    if kind == MessageKind.REPORT_CHANGED:
         event = await report_store.get_event(session=session, event_id=subject_id)
         report = await report_store.get_report(session=session, report_id=event.report_id) if event else None
         if report is None:
@@ -585,23 +595,29 @@ async def render_outbound(session: AsyncSession, kind: str, subject_id: int, rec
     if report is None:
         return None
     model = await portfolio_store.get_model(session=session, model_id=report.model_id)
-    if kind == "report.new":
-        title = f"New report about {model.name}: {report.impact} impact"
-        return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=title)
-    if kind == "report.assigned":
-        return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=f"Assigned to you: a report about {model.name}")
-    if kind == "report.critical":
+    status = Status(report.status)
+    if kind == MessageKind.REPORT_CRITICAL:
         fields = (
             Field("Impact", _label(IMPACTS, report.impact)),
             Field("Since", day(report.since)),
             Field("How often", _label(FREQUENCIES, report.frequency)),
-            Field("Status", STATUS_LABELS[Status(report.status)]),
+            Field("Status", STATUS_LABELS[status]),
         )
+        sections = [Section(fields=fields)]
+        if status in CLOSED and report.resolution:
+            sections.append(Section(text=f"Outcome: {report.resolution}"))
+        title = f"🚨 Critical problem reported: {model.name}" if status not in CLOSED else f"{CLOSED[status]} {STATUS_LABELS[status]}: critical problem with {model.name}"
         return Message(
-            f"🚨 Critical problem reported: {model.name}",
+            title,
             report.what_happened,
-            (Section(fields=fields),),
+            tuple(sections),
             buttons=(Button(ActionId.REPORT_VIEW, "View report", str(report.id)),),
             footer=f"Receipt {report.receipt_code} · the model's owner has been told",
         )
-    raise ValueError(f"unknown report message kind {kind!r}")
+    if update:
+        title = f"Report {report.receipt_code} about {model.name}: {STATUS_LABELS[status].lower()}"
+    elif kind == MessageKind.REPORT_NEW:
+        title = f"New report about {model.name}: {report.impact} impact"
+    else:
+        title = f"Assigned to you: a report about {model.name}"
+    return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=title)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.checkins import ask_row, model_cadence, person_zone
 from handlers.context import Policy
 from handlers.health import refresh_model_health
@@ -23,6 +24,7 @@ from handlers.periods import current_period, next_due_after
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import portfolio as portfolio_store
+from storage.models import MessageKind, Subject
 
 BATCH = 500
 HEALTH_MAX_AGE = timedelta(hours=24)
@@ -101,15 +103,16 @@ async def handle_advance_open(session: AsyncSession, policy: Policy, now: dateti
         if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
             checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "expired", None, now, None
             session.add(checkin)
+            await live.changed(session, Subject.CHECKIN, checkin.id, now)
             expired_models.add(checkin.model_id)
             report.expired += 1
             continue
         if checkin.snoozed_until is not None:
-            key, kind = f"checkin:{checkin.id}:snooze:{checkin.snoozes}", "checkin.snoozed"
+            key, kind = f"checkin:{checkin.id}:snooze:{checkin.snoozes}", MessageKind.CHECKIN_SNOOZED
             checkin.snoozed_until = None
         else:
             checkin.reminders_sent += 1
-            key, kind = f"checkin:{checkin.id}:reminder:{checkin.reminders_sent}", "checkin.reminder"
+            key, kind = f"checkin:{checkin.id}:reminder:{checkin.reminders_sent}", MessageKind.CHECKIN_REMINDER
         ask = await delivery_store.get_message_by_key(session=session, key=f"checkin:{checkin.id}:ask")
         await delivery_store.create_message(
             session=session, key=key, kind=kind, subject_id=checkin.id, person_id=checkin.person_id, thread_of_id=ask.id if ask else None, not_before=now

@@ -257,8 +257,10 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
         sections.append(Section(text="Success stories:\n" + "\n".join(f"• {s.headline}" for s in stories)))
     buttons: tuple[Button, ...] = ()
     if model.status == "active" and leads_only(ctx, "retire models") is None:
-        label = "Retire (deprecation candidate)" if model.deprecation_candidate_since else "Retire"
+        label = "Retire (deprecation candidate)…" if model.deprecation_candidate_since else "Retire…"
         buttons = (Button(ActionId.MODEL_RETIRE, label, str(model.id), Style.DANGER),)
+    elif model.status == "retired" and model.retired_by_id is not None and leads_only(ctx, "bring models back") is None:
+        buttons = (Button(ActionId.MODEL_RESTORE, "Bring it back", str(model.id)),)
     if model.deprecation_candidate_since:
         sections.insert(0, Section(text=f"Deprecation candidate since {day(model.deprecation_candidate_since.date())}: {model.deprecation_reason}."))
     emoji = HEALTH_EMOJI[Health(model.health)] if model.status == "active" else "⚫"

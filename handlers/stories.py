@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import live
 from handlers.access import leads_only
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
@@ -25,7 +26,7 @@ from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage import stories as story_store
-from storage.models import MLModel, Person, SuccessStory
+from storage.models import MessageKind, MLModel, Person, Subject, SuccessStory
 
 HEADLINE_LIMIT = 150
 TEXT_LIMIT = 3000
@@ -132,6 +133,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         story.impact_metric, story.impact_value = metric, value
         session.add(story)
         await story_store.update_contributors(session=session, story_id=story.id, person_ids=[p.id for p in contributors])
+        await live.changed(session, Subject.STORY, story.id, ctx.now, replacing=ctx)
         return Reply(await review_view(session, story, note=f"Edited by {ctx.actor.display_name}."), ReplyMode.REPLACE)
 
     story = await story_store.create_story(
@@ -154,7 +156,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         reviewers = [p.id for p in await people_store.list_people(session=session, leads_only=True) if p.id != ctx.actor.id] or reviewers
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"story:{story.id}:review:{pid}", kind="story.review", subject_id=story.id, person_id=pid, not_before=ctx.now) for pid in reviewers],
+        rows=[dict(key=f"story:{story.id}:review:{pid}", kind=MessageKind.STORY_REVIEW, subject_id=story.id, person_id=pid, not_before=ctx.now) for pid in reviewers],
     )
     return _submitted(story)
 
@@ -222,13 +224,14 @@ async def handle_approve(session: AsyncSession, ctx: Context, value: str) -> Rep
     story, _ = found
     story.status, story.decided_by_id, story.posted_at = "approved", ctx.actor.id, ctx.now
     session.add(story)
+    await live.changed(session, Subject.STORY, story.id, ctx.now, replacing=ctx)  # the other reviewers' copies
     contributors = await story_store.list_contributors(session=session, story_id=story.id)
-    rows = [dict(key=f"story:{story.id}:featured:{p.id}", kind="story.featured", subject_id=story.id, person_id=p.id, not_before=ctx.now) for p in contributors]
+    rows = [dict(key=f"story:{story.id}:featured:{p.id}", kind=MessageKind.STORY_FEATURED, subject_id=story.id, person_id=p.id, not_before=ctx.now) for p in contributors]
     if ctx.policy.stories_channel:
-        rows.append(dict(key=f"story:{story.id}:post", kind="story.post", subject_id=story.id, channel=ctx.policy.stories_channel, not_before=ctx.now))
+        rows.append(dict(key=f"story:{story.id}:post", kind=MessageKind.STORY_POST, subject_id=story.id, channel=ctx.policy.stories_channel, not_before=ctx.now))
     told = {p.id for p in contributors} | {ctx.actor.id}
     if story.submitted_by_id and story.submitted_by_id not in told:
-        rows.append(dict(key=f"story:{story.id}:decided", kind="story.decided", subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now))
+        rows.append(dict(key=f"story:{story.id}:decided", kind=MessageKind.STORY_DECIDED, subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now))
     await delivery_store.create_messages(session=session, rows=rows)
     where = f" to {ctx.policy.stories_channel}" if ctx.policy.stories_channel else " (no stories channel is configured, so only the contributors are told)"
     return Reply(await review_view(session, story, note=f"Approved by {ctx.actor.display_name}; posting{where}."), ReplyMode.REPLACE)
@@ -273,29 +276,30 @@ async def handle_decline_submit(session: AsyncSession, ctx: Context, state: str,
         return form_errors(decline_form(story), {"reason": error}, values)
     story.status, story.decided_by_id, story.decline_reason = "declined", ctx.actor.id, reason
     session.add(story)
+    await live.changed(session, Subject.STORY, story.id, ctx.now, replacing=ctx)
     if story.submitted_by_id and story.submitted_by_id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"story:{story.id}:decided", kind="story.decided", subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now
+            session=session, key=f"story:{story.id}:decided", kind=MessageKind.STORY_DECIDED, subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now
         )
     return Reply(await review_view(session, story, note=f"Declined by {ctx.actor.display_name}."), ReplyMode.REPLACE)
 
 
-async def render_outbound(session: AsyncSession, kind: str, story_id: int) -> Message | None:
-    """Return the view of a queued story message, or None when it is moot."""
+async def render_outbound(session: AsyncSession, kind: MessageKind, story_id: int, *, update: bool = False) -> Message | None:
+    """Return the view of a story message, or None when it is moot; `update`: as the story stands now."""
     story = await story_store.get_story(session=session, story_id=story_id)
     if story is None:
         return None
-    if kind == "story.review":
-        return await review_view(session, story) if story.status == "pending" else None
-    if kind == "story.post":
+    if kind == MessageKind.STORY_REVIEW:
+        return await review_view(session, story) if update or story.status == "pending" else None
+    if kind == MessageKind.STORY_POST:
         return await story_view(session, story) if story.status == "approved" else None
     model = await portfolio_store.get_model(session=session, model_id=story.model_id)
-    if kind == "story.featured":
+    if kind == MessageKind.STORY_FEATURED:
         if story.status != "approved":
             return None
         view = await story_view(session, story)
         return Message("Your work was featured 🎉", f"A success story about {model.name} credits you: “{story.headline}”. Thank you!", view.sections[:1])
-    if kind == "story.decided":
+    if kind == MessageKind.STORY_DECIDED:
         if story.status == "approved":
             return Message("Your story was approved 🎉", f"“{story.headline}” about {model.name} has been posted. Thank you for sharing it!")
         reason = f"\nThe reason given: {story.decline_reason}" if story.decline_reason else ""

@@ -122,14 +122,16 @@ async def create_answer(*, session: AsyncSession, answer: CheckInAnswer) -> bool
     return inserted.scalar_one_or_none() is not None
 
 
-async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, now: datetime) -> int:
-    """Close a model's open check-ins as cancelled; return how many."""
+async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, now: datetime) -> list[int]:
+    """Close a model's open check-ins as cancelled; return their ids."""
     result = await session.exec(
         update(CheckIn)
         .where(CheckIn.model_id == model_id, CheckIn.status.in_(OPEN_STATES))
         .values(status="cancelled", next_action_at=None, snoozed_until=None, closed_at=now)
+        .returning(CheckIn.id)
+        .execution_options(synchronize_session="fetch")
     )
-    return result.rowcount
+    return list(result.scalars())
 
 
 async def count_closed_checkins(*, session: AsyncSession, since: datetime, until: datetime) -> tuple[int, int]:

@@ -5,29 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, case, func, or_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
-from storage.models import Digest, OutboundMessage
+from storage.models import Delivery, Digest, MessageKind, OutboundMessage, Subject
+
+# What a sender works on: messages to send, and sent ones to rewrite in place.
+WORK = (Delivery.QUEUED, Delivery.STALE)
+# Messages that are out on a platform, current or not.
+OUT = (Delivery.SENT, Delivery.STALE)
 
 
 async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
     """Queue messages, skipping any whose key was queued before; return how many are new.
 
-    Each row has `key`, `kind` and `not_before`, and may have `subject_id`, `person_id`,
-    `channel`, `thread_of_id` and `replaces_id` (an update of a message sent before).
+    Each row has `key`, `kind` (a `MessageKind`) and `not_before`, and may have
+    `subject_id`, `person_id`, `channel` and `thread_of_id`.
     """
     if not rows:
         return 0
-    fields = ("subject_id", "person_id", "channel", "thread_of_id", "replaces_id")
-    values = [{**{f: None for f in fields}, **row, "status": "queued", "attempts": 0, "created_at": row["not_before"]} for row in rows]
+    fields = ("subject_id", "person_id", "channel", "thread_of_id")
+    values = [
+        {**{f: None for f in fields}, **row, "status": Delivery.QUEUED, "attempts": 0, "revision": 0, "created_at": row["not_before"]} for row in rows
+    ]
     result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
     return len(result.all())
 
 
-async def create_message(*, session: AsyncSession, key: str, kind: str, not_before: datetime, **fields) -> bool:
+async def create_message(*, session: AsyncSession, key: str, kind: MessageKind, not_before: datetime, **fields) -> bool:
     """Queue one message under a unique key; return False if that key was queued before."""
     return await create_messages(session=session, rows=[dict(key=key, kind=kind, not_before=not_before, **fields)]) == 1
 
@@ -42,17 +49,44 @@ async def get_message(*, session: AsyncSession, message_id: int, lock: bool = Fa
     return await session.get(OutboundMessage, message_id, with_for_update=True if lock else None, populate_existing=lock)
 
 
-async def list_messages_by_key_prefix(*, session: AsyncSession, prefix: str) -> Sequence[OutboundMessage]:
-    """List the messages whose key starts with `prefix` (e.g. every copy of one announcement)."""
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = select(OutboundMessage).where(OutboundMessage.key.like(f"{escaped}%", escape="\\")).order_by(OutboundMessage.id)
+async def list_messages(*, session: AsyncSession, kind: MessageKind, subject_id: int) -> Sequence[OutboundMessage]:
+    """List the messages of one kind about one subject (e.g. every copy of one announcement), oldest first."""
+    query = select(OutboundMessage).where(OutboundMessage.kind == kind, OutboundMessage.subject_id == subject_id).order_by(OutboundMessage.id)
     return (await session.exec(query)).all()
+
+
+async def update_live_messages(
+    *, session: AsyncSession, subject: Subject, subject_id: int, at: datetime, shown: tuple[str, str, str] | None = None
+) -> int:
+    """Mark every live message about a subject as behind it: a sent one becomes stale, to be rewritten in place; return how many.
+
+    Each gets a new revision, queued ones too: one being sent right now was rendered
+    before this change, and lands stale. A stale one keeps its place (and backoff) in
+    the queue, so a burst of changes makes one update. `shown` is the
+    (platform, conversation, message) that the interaction making the change rewrites
+    itself, which is current already.
+    """
+    query = update(OutboundMessage).where(
+        OutboundMessage.kind.in_(MessageKind.showing(subject)), OutboundMessage.subject_id == subject_id, OutboundMessage.status.in_((*WORK, Delivery.SENT))
+    )
+    if shown is not None:
+        platform, conversation, message = shown
+        here = and_(OutboundMessage.platform == platform, OutboundMessage.conversation_id == conversation, OutboundMessage.message_id == message)
+        query = query.where(or_(OutboundMessage.message_id.is_(None), ~here))
+    result = await session.exec(
+        query.values(
+            revision=OutboundMessage.revision + 1,
+            not_before=case((OutboundMessage.status == Delivery.SENT, at), else_=OutboundMessage.not_before),
+            status=case((OutboundMessage.status == Delivery.SENT, Delivery.STALE), else_=OutboundMessage.status),
+        )
+    )
+    return result.rowcount
 
 
 async def claim_messages(
     *, session: AsyncSession, due_by: datetime, at: datetime, lease: timedelta, limit: int, by: str
 ) -> Sequence[OutboundMessage]:
-    """Claim up to `limit` queued messages due by `due_by` for sender `by`, until `at + lease`; nobody else gets them meanwhile.
+    """Claim up to `limit` queued or stale messages due by `due_by` for sender `by`, until `at + lease`; nobody else gets them meanwhile.
 
     Claimers cannot collide: on PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED,
     and on SQLite every transaction begins IMMEDIATE, so one claimer runs at a time.
@@ -61,7 +95,7 @@ async def claim_messages(
     free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until <= at)
     query = (
         select(OutboundMessage)
-        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= due_by, free)
+        .where(OutboundMessage.status.in_(WORK), OutboundMessage.not_before <= due_by, free)
         .order_by(OutboundMessage.not_before, OutboundMessage.id)
         .limit(limit)
     )
@@ -79,7 +113,7 @@ async def claim_messages(
 
 
 def _held(by: str):
-    return (OutboundMessage.claimed_by == by, OutboundMessage.status == "queued")
+    return (OutboundMessage.claimed_by == by, OutboundMessage.status.in_(WORK))
 
 
 async def update_claim(*, session: AsyncSession, message_id: int, by: str, attempt: int, until: datetime) -> bool:
@@ -100,19 +134,31 @@ async def update_claims(*, session: AsyncSession, message_ids: Sequence[int], by
 
 async def count_senders(*, session: AsyncSession, at: datetime) -> int:
     """Count the senders (bot processes) holding claims at `at`: the replicas delivering right now."""
-    query = select(func.count(func.distinct(OutboundMessage.claimed_by))).where(OutboundMessage.status == "queued", OutboundMessage.claimed_until > at)
+    query = select(func.count(func.distinct(OutboundMessage.claimed_by))).where(OutboundMessage.status.in_(WORK), OutboundMessage.claimed_until > at)
     return (await session.exec(query)).one()
 
 
 async def update_message_sent(
-    *, session: AsyncSession, message_id: int, platform: str, conversation_id: str, platform_message_id: str, at: datetime
+    *, session: AsyncSession, message_id: int, platform: str, conversation_id: str, platform_message_id: str, at: datetime, revision: int
 ) -> None:
-    """Record that a message was delivered, and where."""
+    """Record that a message was delivered (or rewritten in place) as of `revision`, and where.
+
+    If its subject changed since that revision was rendered, it is stale at once.
+    """
+    behind = OutboundMessage.revision != revision
     await session.exec(
         update(OutboundMessage)
         .where(OutboundMessage.id == message_id)
         .values(
-            status="sent", platform=platform, conversation_id=conversation_id, message_id=platform_message_id, sent_at=at, claimed_until=None, claimed_by=None
+            status=case((behind, Delivery.STALE), else_=Delivery.SENT),
+            not_before=case((behind, at), else_=OutboundMessage.not_before),
+            platform=platform,
+            conversation_id=conversation_id,
+            message_id=platform_message_id,
+            sent_at=func.coalesce(OutboundMessage.sent_at, at),
+            claimed_until=None,
+            claimed_by=None,
+            last_error=None,
         )
     )
 
@@ -121,7 +167,7 @@ async def update_message_status(
     *,
     session: AsyncSession,
     message_id: int,
-    status: str,
+    status: Delivery,
     error: str | None = None,
     not_before: datetime | None = None,
     by: str | None = None,
@@ -143,14 +189,14 @@ async def update_message_status(
 
 async def get_next_message_at(*, session: AsyncSession) -> datetime | None:
     """Return when the next queued message may be sent."""
-    return (await session.exec(select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status == "queued"))).one()
+    return (await session.exec(select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status.in_(WORK)))).one()
 
 
 async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboundMessage]:
-    """List queued messages that are due, oldest first, without claiming them."""
+    """List queued and stale messages that are due, oldest first, without claiming them."""
     query = (
         select(OutboundMessage)
-        .where(OutboundMessage.status == "queued", OutboundMessage.not_before <= now)
+        .where(OutboundMessage.status.in_(WORK), OutboundMessage.not_before <= now)
         .order_by(OutboundMessage.not_before, OutboundMessage.id)
         .limit(limit)
     )

@@ -59,7 +59,7 @@ class ShellMessenger:
                 item.view, item.updates = view, item.updates + 1
                 self.show(item, "updated")
                 return
-        raise KeyError(f"no message {ref.message_id} was sent")
+        raise Unreachable(f"message {ref.message_id} was sent before this shell started")
 
     def _save(self, view: Message) -> tuple[Path, ...]:
         """Write a message's files where the terminal user can open them."""

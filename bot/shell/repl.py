@@ -149,7 +149,7 @@ class Shell:
         if delivered and delivered.person_id is not None and delivered.person_id != self.actor.id:
             self.write("That button is on someone else's message.")
             return
-        reply = await self.runtime.act(self.actor.id, "shell", router.handle_action, button.action, button.value, conversation="shell")
+        reply = await self.runtime.act(self.actor.id, "shell", router.handle_action, button.action, button.value, conversation="shell", origin=ref)
         await self.show_reply(reply, ref)
 
     async def show_reply(self, reply: Reply, origin: MessageRef | None) -> None:
@@ -160,7 +160,7 @@ class Shell:
             if values is None:
                 self.write("Form cancelled; nothing was saved.")
                 return
-            reply = await self.runtime.act(self.actor.id, "shell", router.handle_submit, form.form, form.state, values)
+            reply = await self.runtime.act(self.actor.id, "shell", router.handle_submit, form.form, form.state, values, origin=origin)
             if reply.mode == ReplyMode.RETRY:  # nothing was saved: the same form again, with what was typed
                 self.write(f"⚠️  {reply.view.text}")
                 reply = form_errors(form, {reply.input: reply.view.text} if reply.input else {}, values)

@@ -34,6 +34,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.delivery import MessageRef
 from bot.runtime import Runtime
 from bot.slack.directory import SlackDirectory
 from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
@@ -62,6 +63,10 @@ class Origin:
     channel: str | None = None
     ts: str | None = None
     response_url: str | None = None
+
+    def message(self) -> MessageRef | None:
+        """Return the bot's message this came from, when it came from one."""
+        return MessageRef("slack", self.channel, self.ts) if self.surface == "message" and self.channel and self.ts else None
 
 
 def origin_of(body: dict) -> Origin:
@@ -129,7 +134,7 @@ class SlackWiring:
         reply = await self.act(
             origin.user, router.handle_action, name, action.get("value", ""),
             conversation=origin.channel, request_id=f"slack:{origin.user}:{action.get('action_ts')}",
-            learn=not router.identity_optional(action=name),
+            learn=not router.identity_optional(action=name), origin=origin.message(),
         )
         await self.show(reply, origin, body.get("trigger_id"))
 
@@ -167,13 +172,13 @@ class SlackWiring:
     async def on_submit(self, ack, body: dict, view: dict) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = await self.form_values(view)
+        origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
         reply = await self.act(
             body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values,
             request_id=f"slack:view:{view['id']}" if view.get("id") else None,
             learn=not router.identity_optional(form=view["callback_id"], values=values),
-            timeout=SUBMIT_TIMEOUT,
+            timeout=SUBMIT_TIMEOUT, origin=origin.message(),
         )
-        origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
         if reply.mode == ReplyMode.FORM and reply.view.errors:
             await ack(**to_errors(reply.view.errors))
             return

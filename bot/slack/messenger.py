@@ -21,6 +21,7 @@ goes back to the caller.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -57,6 +58,8 @@ NOT_IDEMPOTENT = frozenset(
 # What slack_sdk lets through when a call's connection fails (it wraps none of them).
 CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
 POST_ATTEMPTS = 3
+# chat.update errors that no retry mends: the message, or the bot's access to it, is gone.
+GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found", "is_archived", "not_in_channel"})
 
 
 class IdempotentRetryHandler(AsyncConnectionErrorRetryHandler):
@@ -147,26 +150,30 @@ class SlackMessenger:
             )
         return ref
 
-    async def _post(self, target: Target, thread: MessageRef | None, key: str | None, channel: str, arguments: dict) -> MessageRef:
-        """Post a message within the pace; wait out a 429; after a connection error, look for it by its key before posting again."""
+    async def _paced(self, channel: str, call: Callable[[], Awaitable[dict]]) -> dict:
+        """Make one Web API call within the pace, waiting out 429s: after one, every call of this process pauses, not just this one."""
         per_channel = self._channels.setdefault(channel, AsyncLimiter(1, 1))
         loop = asyncio.get_running_loop()
-        resets = limited = 0
+        limited = 0
         while True:
             if (pause := self._resume_at - loop.time()) > 0:
                 await asyncio.sleep(pause)
             try:
                 async with self._workspace, per_channel:
-                    response = await self.client.chat_postMessage(channel=channel, **arguments)
-                return MessageRef(self.platform, response["channel"], response["ts"])
+                    return await call()
             except SlackApiError as exc:
                 if exc.response.status_code != 429 or limited >= self.max_rate_retries:
                     raise
-                # The workspace is over its ceiling: every post of this process waits, not
-                # just this one, or the others would be refused in turn.
                 limited += 1
                 self._resume_at = max(self._resume_at, loop.time() + retry_after(exc))
-                continue
+
+    async def _post(self, target: Target, thread: MessageRef | None, key: str | None, channel: str, arguments: dict) -> MessageRef:
+        """Post a message within the pace; after a connection error, look for it by its key before posting again."""
+        resets = 0
+        while True:
+            try:
+                response = await self._paced(channel, lambda: self.client.chat_postMessage(channel=channel, **arguments))
+                return MessageRef(self.platform, response["channel"], response["ts"])
             except CONNECTION_ERRORS:
                 resets += 1
                 if key is None or resets >= POST_ATTEMPTS:
@@ -193,7 +200,19 @@ class SlackMessenger:
         return None
 
     async def update(self, ref: MessageRef, view: Message) -> None:
-        await self.client.chat_update(channel=ref.conversation_id, ts=ref.message_id, **await self._render(view))
+        """Rewrite a message in place, within the same pace as posts; rewriting one twice is harmless, so a reset is simply retried."""
+        arguments = await self._render(view)
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                await self._paced(ref.conversation_id, lambda: self.client.chat_update(channel=ref.conversation_id, ts=ref.message_id, **arguments))
+                return
+            except CONNECTION_ERRORS:
+                if attempt == POST_ATTEMPTS:
+                    raise
+            except SlackApiError as exc:
+                if exc.response.get("error") in GONE:
+                    raise Unreachable(f"Slack cannot update message {ref.message_id}: {exc.response.get('error')}") from exc
+                raise
 
     async def _render(self, view: Message) -> dict:
         users = await self.directory.user_ids_for({m.person_id for m in view.all_mentions()})

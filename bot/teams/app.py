@@ -34,6 +34,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
 from bot.config import Settings
+from bot.delivery import MessageRef
 from bot.runtime import TRY_AGAIN, Runtime
 from bot.teams.cards import Submission, card_message, submission
 from bot.teams.directory import TeamsDirectory, channel_of
@@ -160,7 +161,10 @@ class TeamsWiring:
             await self.show(context, reply, card_id=context.activity.reply_to_id, from_form=True)
             return
         learn = not router.identity_optional(action=sent.action)
-        reply = await self.act(context, router.handle_action, sent.action, sent.value, request_id=request_id, learn=learn)
+        pressed, conversation = context.activity.reply_to_id, context.activity.conversation
+        # In a channel, a card's conversation carries its thread (";messageid=..."); the outbox keeps the channel's.
+        origin = MessageRef(PLATFORM, conversation.id.split(";messageid=")[0], pressed) if pressed and conversation else None
+        reply = await self.act(context, router.handle_action, sent.action, sent.value, request_id=request_id, learn=learn, origin=origin)
         await self.show(context, reply, card_id=context.activity.reply_to_id)
 
     async def on_conversation_update(self, context: TurnContext) -> None:

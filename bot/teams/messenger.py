@@ -144,7 +144,12 @@ class TeamsMessenger:
         card = _addressed(card_message(view, users), reference)
         card.id = ref.message_id
         connector = await self._connector(reference.service_url)
-        await self._call(ref.conversation_id, lambda: connector.conversations.update_activity(ref.conversation_id, ref.message_id, card))
+        try:
+            await self._call(ref.conversation_id, lambda: connector.conversations.update_activity(ref.conversation_id, ref.message_id, card))
+        except Exception as exc:
+            if status_of(exc) in (403, 404):  # the message or the bot's access to it is gone; no retry mends that
+                raise Unreachable(f"Teams cannot update message {ref.message_id} ({status_of(exc)})") from exc
+            raise
 
     async def _connector(self, service_url: str):
         """Return the connector client for a service URL: the one `continue_conversation` would build, made once and kept.

@@ -5,7 +5,7 @@ Alembic compares the migrations against.
 """
 
 from storage.models.checkins import CheckIn, CheckInAnswer
-from storage.models.delivery import ConversationReference, Digest, OutboundMessage
+from storage.models.delivery import ConversationReference, Delivery, Digest, MessageKind, OutboundMessage, Subject
 from storage.models.forums import ActionItem, AgendaItem, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.models.people import BusinessUnit, Person, PlatformIdentity, UnitContact
 from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder
@@ -19,12 +19,14 @@ __all__ = [
     "CheckIn",
     "CheckInAnswer",
     "ConversationReference",
+    "Delivery",
     "Digest",
     "FailureReport",
     "ForumRSVP",
     "ForumSession",
     "ForumTopic",
     "MLModel",
+    "MessageKind",
     "ModelHealthEvent",
     "OutboundMessage",
     "Person",
@@ -32,6 +34,7 @@ __all__ = [
     "ReportEvent",
     "ReviewForum",
     "Stakeholder",
+    "Subject",
     "StoryContributor",
     "SuccessStory",
     "UnitContact",

@@ -65,3 +65,12 @@ async def test_teams_fan_out_killed_half_way_loses_nothing(tmp_path):
     assert (result["distinct"], result["lost"], result["recorded_sent"]) == (60, 0, 60)
     # Teams cannot be asked what a bot sent, so a send in flight at the kill may go twice (see bot/teams/messenger.py).
     assert result["duplicates"] <= TeamsMessenger.concurrency
+
+
+async def test_keeping_messages_live_coalesces_a_burst_and_rewrites_every_copy(tmp_path):
+    from bench.live import PRESSES, measure
+
+    result = await measure(tmp_path)
+    burst, report = result["rsvp_burst"], result["report_resolved"]
+    assert burst["last_shows_all"] and 1 <= burst["chat_update_calls"] < PRESSES / 5
+    assert (report["live_messages"], report["chat_update_calls"], report["all_show_outcome"]) == (5, 5, True)

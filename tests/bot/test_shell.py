@@ -142,7 +142,10 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     assert "│ ┌─ Finance: 1 active model" in text
     assert "You are now Cy Tokyo (cy)." in text
     assert "Churn predictor belongs to a unit you are not part of" in text
-    assert "│ Reminder 1 of 1." in text and "#" in text  # Cy's inbox holds the question and its reminder
+    # Cy's inbox holds the question and its reminder, both showing that it expired since (and still taking a late answer).
+    inbox = text.split("You are now Cy Tokyo (cy).")[1].split("[cy")[2]
+    assert inbox.count("This check-in about Invoice fraud screen expired without an answer. A late answer is still welcome:") == 2
+    assert "Reminder 1 of 1." not in inbox and "Remind me tomorrow" not in inbox
     assert "Nobody matches “nobody”. Type people to see everyone." in text
     assert "invalid duration 'soon': use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
     assert "There is no button [7777]." in text
@@ -282,3 +285,58 @@ async def test_a_refused_value_in_a_form_asks_again_for_that_field_and_keeps_the
     async with runtime.sessions() as session:
         report = (await session.exec(select(FailureReport))).one()
     assert (report.what_happened, report.impact) == ("It flags every invoice.", "major")
+
+
+async def test_live_messages_in_the_shell_a_checkin_answered_from_its_reminder_and_a_report_closed(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "advance 1d",
+        "advance 1d",
+        button("Yes, works well"),  # on the reminder, the last one shown
+        "/mlreport churn",
+        "",  # the model, as chosen
+        "Scores are all 0.5 since Monday.",
+        "2026-03-02",
+        "major",
+        "always",
+        "n",
+        "as owner",
+        "inbox",
+        button("Won't fix…"),
+        "",
+        "",
+        "",
+        "",
+        "The scores are right: the customers did churn.",
+        "quit",
+    ])
+    text = t.text
+    # The answer given on the reminder (#7, rewritten by the press) shows on the first question (#3) too, which loses its answer buttons.
+    assert text.count("✏️  message #7 updated:") == 1
+    first = text.split("✏️  message #3 updated:")[1].split("\n\n[")[0]
+    assert "Recorded: Yes, works well, by Bo" in first and "Change answer" in first and "Yes, works well " not in first
+    # The owner's copy of the report is rewritten once it is closed: no Triage…, just Reopen.
+    shown = text.split("Report updated")[1]
+    assert "updated:" in shown
+    card = shown.split("updated:")[1].split("\n\n[")[0]
+    assert "Status: Won't fix" in card and "Reopen" in card and "Triage…" not in card
+
+
+async def test_live_messages_in_the_shell_a_forum_that_has_passed(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'forum.db'}"
+    await asyncio.to_thread(upgrade, url)
+    portfolio = f.small_portfolio().model_dump()
+    portfolio["units"][0].update(channel="#sales", timezone="America/New_York")
+    portfolio["units"][0]["forum"] = {"every": "1 month", "on": "first tue", "at": "15:00", "duration": "60m", "announce": "7d"}
+    clock = ManualClock(MONDAY)  # the forum is on Tuesday 3 March, so it is announced at once
+    runtime = await Runtime.start(Settings(app=f.decl(**portfolio)), ShellMessenger(), clock, url=url)
+    try:
+        t = await run(runtime, clock, "ana", ["channel #sales", "advance 2d", "channel #sales", "quit"])
+    finally:
+        await runtime.close()
+    before, after = t.text.split("⏩ It is now")
+    assert "Going" in before and "Can't make it" in before
+    # The announcement and its reminder, as they stand after the forum: no RSVP buttons on either.
+    posts = after.split("[ana · ")[1]
+    assert posts.count(" in #sales") == 2 and "Going" not in posts and "Can't make it" not in posts
+    assert "This forum has taken place." in posts and "RSVPs are closed" in posts

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from handlers import router
 from handlers.actions import ActionId, FormId
+from handlers.checkins import CHANGING
 from handlers.views import Form, Message, ReplyMode
 from storage.models import CheckIn, CheckInAnswer, Stakeholder
 from tests import factories as f
@@ -76,9 +77,14 @@ async def test_a_double_click_records_once(sessions, asked):
     assert len(answers) == 1
 
 
+def changing(checkin_id) -> str:
+    """Return the value the answer buttons of *Change answer* carry."""
+    return f"{checkin_id}{CHANGING}"
+
+
 async def test_a_platform_retry_of_an_old_click_does_not_undo_a_change(sessions, asked):
     await act(sessions, "ana", ActionId.CHECKIN_WORKS, asked, request_id="click-1")
-    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, asked, request_id="click-2")
+    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, changing(asked), request_id="click-2")
     await act(sessions, "ana", ActionId.CHECKIN_WORKS, asked, request_id="click-1")  # delivered again
     checkin, answers = await load(sessions, asked)
     assert checkin.answer == "problems"
@@ -87,8 +93,8 @@ async def test_a_platform_retry_of_an_old_click_does_not_undo_a_change(sessions,
 
 async def test_changed_answer_keeps_history_and_alerts_the_owner_once(sessions, asked):
     await act(sessions, "ana", ActionId.CHECKIN_WORKS, asked)
-    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, asked)
-    await act(sessions, "ana", ActionId.CHECKIN_STOPPED, asked)
+    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, changing(asked))
+    await act(sessions, "ana", ActionId.CHECKIN_STOPPED, changing(asked))
     checkin, answers = await load(sessions, asked)
     assert [a.answer for a in answers] == ["works", "problems", "stopped"]
     alerts = await outbox(sessions, "checkin.owner_alert")
@@ -103,12 +109,26 @@ async def test_change_answer_shows_the_buttons_again(sessions, asked):
     reply = await act(sessions, "ana", ActionId.CHECKIN_CHANGE, asked)
     assert "You answered: Yes, works well" in reply.view.text
     assert {b.action for b in reply.view.buttons} >= {ActionId.CHECKIN_WORKS, ActionId.CHECKIN_PROBLEMS}
+    # Those buttons change the answer; the question's own buttons, on an older copy, do not.
+    stopped = next(b for b in reply.view.buttons if b.action == ActionId.CHECKIN_STOPPED)
+    assert stopped.value == changing(asked)
+
+
+async def test_a_stale_answer_button_never_overwrites_the_recorded_answer(sessions, asked):
+    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, asked)
+    # Pressed on the first copy of the question, still showing its buttons somewhere.
+    reply = await act(sessions, "ana", ActionId.CHECKIN_WORKS, asked)
+    assert reply.mode == ReplyMode.REPLACE
+    assert "You already answered “Yes, but with problems”" in reply.view.text and "Change answer" in reply.view.text
+    assert ActionId.CHECKIN_CHANGE in {b.action for b in reply.view.buttons}
+    checkin, answers = await load(sessions, asked)
+    assert checkin.answer == "problems" and [a.answer for a in answers] == ["problems"]
 
 
 async def test_answer_cannot_change_after_the_period_ends(sessions, asked):
     await act(sessions, "ana", ActionId.CHECKIN_WORKS, asked)
     next_week = TUESDAY + timedelta(weeks=1, minutes=1)
-    reply = await act(sessions, "ana", ActionId.CHECKIN_STOPPED, asked, now=next_week)
+    reply = await act(sessions, "ana", ActionId.CHECKIN_STOPPED, changing(asked), now=next_week)
     assert "can no longer be changed" in reply.view.text
     checkin, answers = await load(sessions, asked)
     assert checkin.answer == "works" and len(answers) == 1

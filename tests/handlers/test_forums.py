@@ -150,7 +150,7 @@ async def test_rsvps_update_the_announcement_in_place_and_a_second_press_changes
     await act(sessions, "ana", ActionId.FORUM_RSVP_GOING, fs.id, ANNOUNCED, request_id="press-1")  # the same press again
     await act(sessions, "bo", ActionId.FORUM_RSVP_NOT_GOING, fs.id, ANNOUNCED, request_id="press-2")
     await deliver_due(sessions, messenger, POLICY, ANNOUNCED)
-    assert len(messenger.updated) == 2
+    assert len(messenger.updated) == 1  # two answers in a burst, one update that shows both
     ref, view = messenger.updated[-1]
     assert ref.message_id == announcement_id(messenger) and view.sections[0].fields[2].value == "1 going · 1 can't make it"
     assert view.attachments == ()  # the invite is not uploaded again
@@ -275,7 +275,8 @@ async def test_cancelling_an_announced_forum_tells_the_channel_and_the_series_go
     messenger, fs = await announce(sessions)
     prompt = await command(sessions, "lead", "/mlforum cancel sales", ANNOUNCED)
     assert [b.label for b in prompt.view.buttons] == ["Cancel Tue 7 Apr 2026", "Stop the series"]
-    reply = await act(sessions, "lead", ActionId.FORUM_CANCEL, fs.id, ANNOUNCED)
+    assert prompt.view.buttons[0].action == ActionId.FORUM_CANCEL_CONFIRM  # the command's answer is the confirmation
+    reply = await act(sessions, "lead", ActionId.FORUM_CANCEL_CONFIRM, fs.id, ANNOUNCED)
     assert reply.mode == ReplyMode.REPLACE and reply.view.title == "Forum cancelled"
     await deliver_due(sessions, messenger, POLICY, ANNOUNCED)
     assert messenger.updated[-1][1].title.startswith("❌ Cancelled:") and messenger.updated[-1][1].buttons == ()
@@ -285,6 +286,19 @@ async def test_cancelling_an_announced_forum_tells_the_channel_and_the_series_go
     await run_tick(sessions, APRIL + timedelta(hours=2))
     assert [s.status for s in await forum_sessions(sessions)] == ["cancelled", "scheduled"]  # May's is laid out
     assert (await act(sessions, "ana", ActionId.FORUM_RSVP_GOING, fs.id, ANNOUNCED)).view.text.startswith("That forum was cancelled")
+
+
+async def test_cancel_this_one_in_the_forum_list_asks_first(sessions, portfolio):
+    _, fs = await announce(sessions)
+    listing = await command(sessions, "lead", "/mlforum", ANNOUNCED)
+    cancel = next(b for b in listing.view.all_buttons() if b.label == "Cancel this one")
+    ask = await act(sessions, "lead", cancel.action, cancel.value, ANNOUNCED)
+    assert ask.view.title == "Cancel the Sales × ML review forum?" and "cannot be undone" in ask.view.text
+    assert [(b.action, b.label) for b in ask.view.buttons] == [(ActionId.FORUM_CANCEL_CONFIRM, "Yes, cancel it")]
+    assert [s.status for s in await forum_sessions(sessions)] == ["scheduled"]  # nothing happened yet
+    done = await act(sessions, "lead", ask.view.buttons[0].action, ask.view.buttons[0].value, ANNOUNCED)
+    assert done.view.title == "Forum cancelled"
+    assert (await forum_sessions(sessions))[0].status == "cancelled"
 
 
 async def test_after_a_forum_the_leads_record_notes_and_owners_are_followed_up_until_done(sessions, portfolio):

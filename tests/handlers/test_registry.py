@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from handlers import router
 from handlers.actions import ActionId
-from storage.models import CheckIn, PlatformIdentity, Stakeholder
+from handlers.outbound import handle_outbound
+from storage.models import CheckIn, MessageKind, OutboundMessage, PlatformIdentity, Stakeholder
 from tests import factories as f
 from tests.conftest import NOW, TUESDAY
 from tests.helpers import run_tick
@@ -83,6 +84,54 @@ async def test_only_leads_retire_and_retiring_stops_check_ins(sessions):
         # A lead's retirement sticks: the file still lists churn, but sync does not revive it.
         await f.sync(session, f.small_portfolio(), now=NOW + timedelta(days=2))
         assert (await f.model(session, "churn")).status == "retired"
+
+
+async def test_a_lead_brings_a_retired_model_back_from_chat_and_it_sticks(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        churn, lead, ana = await f.model(session, "churn"), await f.person(session, "lead"), await f.person(session, "ana")
+        await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RETIRE_CONFIRM, str(churn.id))
+        await session.commit()
+    async with sessions() as session:
+        shown = await router.handle_command(session, f.ctx(lead), "/mlstatus churn")
+        [back] = [b for b in shown.view.all_buttons() if b.action == ActionId.MODEL_RESTORE]
+        refused = await router.handle_action(session, f.ctx(ana), ActionId.MODEL_RESTORE, back.value)
+        assert refused.view.text.startswith("Only ML leads can bring models back.")
+        done = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RESTORE, back.value)
+        assert done.view.title == "Churn predictor is back"
+        await session.commit()
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio(), now=NOW + timedelta(days=2))  # the next start
+        assert (await f.model(session, "churn")).status == "active"
+    report = await run_tick(sessions, TUESDAY)
+    assert report.created == 4  # churn's two stakeholders are asked again, with fraud and demand
+
+
+async def test_a_model_the_sync_retired_comes_back_through_app_yaml_only(sessions):
+    fewer = f.small_portfolio().model_dump()
+    fewer["models"] = [m for m in fewer["models"] if m["key"] != "churn"]
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        await f.sync(session, f.decl(**fewer))
+        churn, lead = await f.model(session, "churn"), await f.person(session, "lead")
+        assert churn.status == "retired"
+        reply = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RESTORE, str(churn.id))
+    assert "app.yaml no longer declares it" in reply.view.text
+    async with sessions() as session:
+        assert (await f.model(session, "churn")).status == "retired"
+
+
+async def test_retire_it_on_the_deprecation_message_asks_first(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        churn = await f.model(session, "churn")
+        churn.deprecation_candidate_since, churn.deprecation_reason = NOW, "stopped twice"
+        session.add(churn)
+        await session.commit()
+        message = OutboundMessage(key="k", kind=MessageKind.MODEL_DEPRECATION, subject_id=churn.id, not_before=NOW)
+        view = await handle_outbound(session, message, f.POLICY, NOW)
+    retire = next(b for b in view.buttons if b.label == "Retire it…")
+    assert retire.action == ActionId.MODEL_RETIRE  # the prompt, not the retirement
 
 
 async def test_model_list_shows_keys_and_retired_models(sessions):
