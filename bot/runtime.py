@@ -55,15 +55,24 @@ class TickResult:
     delivery: DeliveryReport
 
 
-async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Do all the work of a tick at `now`, each step batch by batch, each batch in its own transaction."""
+async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH, steps=TICK_STEPS) -> TickReport:
+    """Do all the work of a tick at `now`, each step batch by batch, each batch in its own transaction.
+
+    A step that raises is logged and left for the next tick; its batch rolls back, and
+    the other steps (and the delivery after them) still run, so one broken forum cannot
+    hold up every check-in and the digest.
+    """
     total = TickReport()
-    for step in TICK_STEPS:
-        while True:
-            report = await run_in_transaction(sessions, lambda session, step=step: step(session, policy, now, batch))
-            total += report
-            if not report.more:
-                break
+    for step in steps:
+        try:
+            while True:
+                report = await run_in_transaction(sessions, lambda session, step=step: step(session, policy, now, batch))
+                total += report
+                if not report.more:
+                    break
+        except Exception:
+            log.exception("tick step %s failed; the other steps go on, and the next tick retries it", step.__name__)
+            total.failed.append(step.__name__)
     total.more = False
     return total
 
@@ -81,6 +90,7 @@ class Runtime:
         self.policy: Policy = settings.policy()
         self.last_sync: SyncReport | None = None
         self.lease = LEASE
+        self.steps = TICK_STEPS
         self.interaction_timeout = INTERACTION_TIMEOUT
         self.sender = new_sender_id()
         self._drained: asyncio.Future | None = None  # set while this process is draining the outbox
@@ -157,15 +167,19 @@ class Runtime:
     async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
         now = now or self.clock.now()
-        work = await run_tick(self.sessions, self.policy, now)
+        work = await run_tick(self.sessions, self.policy, now, steps=self.steps)
         return TickResult(work, await self.deliver(now, wait=True) if deliver else DeliveryReport())
 
     async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
         """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
         async with self.sessions() as session:
-            for step in TICK_STEPS:
-                while (await step(session, self.policy, now)).more:
-                    pass
+            for step in self.steps:
+                try:
+                    async with session.begin_nested():  # a step that raises is undone alone, as in a real tick
+                        while (await step(session, self.policy, now)).more:
+                            pass
+                except Exception:
+                    log.exception("tick step %s failed; the preview shows what the other steps would send", step.__name__)
             pending = []
             for message in await delivery_store.list_due_messages(session=session, now=now, limit=limit):
                 view = await handle_outbound(session, message, self.policy, now)

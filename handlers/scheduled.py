@@ -11,7 +11,7 @@ state change that called for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,11 +41,13 @@ class TickReport:
     forums: int = 0
     followups: int = 0
     more: bool = False
+    failed: list[str] = field(default_factory=list)  # the steps that raised (the wiring logs them)
 
     def __iadd__(self, other: TickReport) -> TickReport:
         for name in ("created", "skipped_away", "reminded", "expired", "refreshed", "digests", "forums", "followups"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.more = other.more
+        self.failed += other.failed
         return self
 
 
