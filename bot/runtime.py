@@ -100,8 +100,14 @@ class Runtime:
         self.background: set[asyncio.Future] = set()
 
     @classmethod
-    async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None) -> Runtime:
-        """Connect to the configured database, refuse an un-migrated one, and sync app.yaml into it."""
+    async def start(
+        cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None, *, sync: bool = True
+    ) -> Runtime:
+        """Connect to the configured database, refuse an un-migrated one, and (unless told not to) sync app.yaml into it.
+
+        Commands that only read (`models list`, `digest --preview`, `tick --dry-run`)
+        pass `sync=False`: they show the database as it is, and change nothing in it.
+        """
         engine = create_engine(url or settings.database_url)
         try:
             await ensure_migrated(engine)
@@ -109,8 +115,9 @@ class Runtime:
             await engine.dispose()
             raise
         runtime = cls(settings, engine, messenger, clock)
-        runtime.last_sync = await runtime.sync()
-        log.info("synced %s: %s", settings.mlpulse_config, runtime.last_sync.summary())
+        if sync:
+            runtime.last_sync = await runtime.sync()
+            log.info("synced %s: %s", settings.mlpulse_config, runtime.last_sync.summary())
         return runtime
 
     async def close(self) -> None:
