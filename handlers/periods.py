@@ -221,6 +221,15 @@ def next_due_after(cadence: Cadence, now: datetime, tz: ZoneInfo) -> datetime:
     return due
 
 
+def next_workday(day: date, away_until: date | None = None) -> date:
+    """Return the first workday (Monday to Friday) on or after `day`, and after `away_until` when given."""
+    if away_until is not None and away_until >= day:
+        day = away_until + timedelta(days=1)
+    while day.weekday() not in WORKDAYS:
+        day += timedelta(days=1)
+    return day
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the time zone called `name`, or raise ValueError naming it."""
     try:

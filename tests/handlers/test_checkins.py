@@ -164,6 +164,13 @@ async def test_snooze_until_tomorrow_then_ask_again(sessions, asked):
     assert checkin.snoozed_until is None and checkin.status == "open"
 
 
+async def test_remind_me_tomorrow_on_a_friday_means_monday(sessions, asked):
+    reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=datetime(2026, 3, 6, 16, 0, tzinfo=timezone.utc))
+    assert "I'll ask again Mon 9 Mar 2026, 10:00" in reply.view.text
+    checkin, _ = await load(sessions, asked)
+    assert checkin.snoozed_until == datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc)
+
+
 async def test_snooze_refused_when_the_period_ends_first(sessions, asked):
     reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=TUESDAY + timedelta(days=6, hours=1))
     assert "period ends" in reply.view.text
