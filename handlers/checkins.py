@@ -389,9 +389,12 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
         else:
             note = f"{target.display_name} already has this period's check-in."
     if stop:
+        # Recorded as choices, so that the next app.yaml sync (at every start) keeps them.
         await portfolio_store.delete_stakeholder(session=session, model_id=model.id, person_id=ctx.actor.id)
+        await portfolio_store.update_stakeholder_choice(session=session, model_id=model.id, person_id=ctx.actor.id, asked=False, by_id=ctx.actor.id, at=ctx.now)
         if target:
             await add_stakeholder(session, model, target, ctx.policy, ctx.now)
+            await portfolio_store.update_stakeholder_choice(session=session, model_id=model.id, person_id=target.id, asked=True, by_id=ctx.actor.id, at=ctx.now)
         note = (note + " " if note else "") + "You won't be asked about this model again."
     await delivery_store.create_message(
         session=session,

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
-from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder
+from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder, StakeholderChoice
 
 OPEN_REPORT_STATES = ("open", "triaged", "analysing")
 
@@ -210,6 +211,21 @@ async def create_stakeholder(*, session: AsyncSession, model_id: int, person_id:
 async def delete_stakeholder(*, session: AsyncSession, model_id: int, person_id: int) -> None:
     """Stop a person being a stakeholder of a model."""
     await session.exec(delete(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id))
+
+
+async def update_stakeholder_choice(*, session: AsyncSession, model_id: int, person_id: int, asked: bool, by_id: int, at: datetime) -> None:
+    """Record whether a person is to be asked about a model, as said in chat, replacing any earlier choice."""
+    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(StakeholderChoice).values(model_id=model_id, person_id=person_id, asked=asked, by_id=by_id, at=at)
+    await session.exec(statement.on_conflict_do_update(index_elements=["model_id", "person_id"], set_=dict(asked=asked, by_id=by_id, at=at)))
+
+
+async def list_stakeholder_choices(*, session: AsyncSession) -> dict[int, dict[int, bool]]:
+    """Return the choices made in chat, as {model id: {person id: asked}}."""
+    choices: dict[int, dict[int, bool]] = {}
+    for model_id, person_id, asked in (await session.exec(select(StakeholderChoice.model_id, StakeholderChoice.person_id, StakeholderChoice.asked))).all():
+        choices.setdefault(model_id, {})[person_id] = asked
+    return choices
 
 
 async def get_next_due_for_model(*, session: AsyncSession, model_id: int) -> datetime | None:

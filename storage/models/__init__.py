@@ -8,7 +8,7 @@ from storage.models.checkins import CheckIn, CheckInAnswer
 from storage.models.delivery import ConversationReference, Digest, OutboundMessage
 from storage.models.forums import ActionItem, AgendaItem, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.models.people import BusinessUnit, Person, PlatformIdentity, UnitContact
-from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder
+from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder, StakeholderChoice
 from storage.models.reports import FailureReport, ReportEvent
 from storage.models.stories import StoryContributor, SuccessStory
 
@@ -32,6 +32,7 @@ __all__ = [
     "ReportEvent",
     "ReviewForum",
     "Stakeholder",
+    "StakeholderChoice",
     "StoryContributor",
     "SuccessStory",
     "UnitContact",

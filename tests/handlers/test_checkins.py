@@ -212,6 +212,18 @@ async def test_stop_asking_me_removes_me_and_adds_the_new_person(sessions, asked
     assert len(keys) == len(set(keys))
 
 
+async def test_stop_asking_me_and_who_was_named_instead_survive_the_next_app_yaml_sync(sessions, asked):
+    await submit(sessions, "ana", FormId.CHECKIN_REASSIGN, asked, {"person": "cy", "stop": "true"})
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio(), LATER + timedelta(hours=1))  # a restart: app.yaml still lists Ana, not Cy
+        churn, ana, cy = await f.model(session, "churn"), await f.person(session, "ana"), await f.person(session, "cy")
+        links = {s.person_id for s in (await session.exec(select(Stakeholder).where(Stakeholder.model_id == churn.id))).all()}
+    assert ana.id not in links and cy.id in links
+    await run_tick(sessions, TUESDAY + timedelta(weeks=1))
+    asked_next = {(c.model_id, c.person_id) for c in await _all(sessions) if c.period_key == "2026-03-10"}
+    assert (churn.id, ana.id) not in asked_next and (churn.id, cy.id) in asked_next
+
+
 async def _all(sessions):
     async with sessions() as session:
         return (await session.exec(select(CheckIn))).all()
