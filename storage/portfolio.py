@@ -286,6 +286,12 @@ async def list_health_timeline(*, session: AsyncSession, since: datetime, until:
     return sorted(rows, key=lambda row: (row[0], row[2]))
 
 
+async def get_installed_at(*, session: AsyncSession) -> datetime | None:
+    """Return when this install began: the first unit, person or model recorded (None while the database is empty)."""
+    firsts = [(await session.exec(select(func.min(table.created_at)))).one() for table in (BusinessUnit, Person, MLModel)]
+    return min((moment for moment in firsts if moment is not None), default=None)
+
+
 async def list_model_lifetimes(*, session: AsyncSession, until: datetime) -> Sequence[tuple[int, datetime, datetime | None]]:
     """List (id, created_at, retired_at) of every model created before `until`."""
     return (await session.exec(select(MLModel.id, MLModel.created_at, MLModel.retired_at).where(MLModel.created_at < until))).all()
