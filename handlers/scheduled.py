@@ -5,9 +5,9 @@ of times, on any replica: it creates the check-ins that are due (one per model,
 person and period, enforced by a unique key), sends reminders, ends snoozes, expires
 check-ins nobody answered, and refreshes stale health. Reminders go out on the
 recipient's workdays only (Monday to Friday in their zone), and not while they are
-away: one that falls due then waits for the morning they are back. After downtime it catches up
-with the current period only: a bot that was down for three weeks asks once, not
-three times. Messages are queued in the outbox inside the same transaction as the
+away: one that falls due then waits for the morning they are back. After downtime
+it catches up with the current period only: a bot that was down for three weeks
+asks once, not three times. Messages are queued in the outbox inside the same transaction as the
 state change that called for them.
 """
 
