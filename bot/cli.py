@@ -215,14 +215,15 @@ def _tick(args) -> int:
         return 2
 
     async def once() -> int:
-        runtime = await Runtime.start(settings, None, SystemClock())
+        runtime = await Runtime.start(settings, None, SystemClock(), sync=not args.dry_run)
         try:
             moment = args.at or runtime.clock.now()
             if args.dry_run:
                 pending = await runtime.preview_tick(moment)
-                print(f"Dry run at {moment.isoformat()}: {len(pending)} message(s) would be sent.")
-                for recipient, view in pending:
-                    print(f"→ {recipient}: {view.title or view.text[:70]}")
+                updates = sum(update for _, _, update in pending)
+                print(f"Dry run at {moment.isoformat()}: {len(pending) - updates} message(s) would be sent, {updates} updated in place.")
+                for recipient, view, update in pending:
+                    print(f"{'↻' if update else '→'} {recipient}: {view.title or view.text[:70]}")
                 return 0
             from bot.run import connect_platforms
 
@@ -243,7 +244,7 @@ def _digest(args) -> int:
     settings = load_settings(args.config)
 
     async def preview() -> int:
-        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock(), sync=False)
         try:
             view = await runtime.preview_digest(args.at or runtime.clock.now())
         finally:
@@ -295,9 +296,13 @@ def _models_list(args) -> int:
     settings = load_settings(args.config)
 
     async def run() -> int:
-        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock())
+        runtime = await Runtime.start(settings, _printing_messenger(), SystemClock(), sync=False)
         try:
-            lead = await resolve_person(runtime, None)
+            try:
+                lead = await resolve_person(runtime, None)
+            except LookupError:
+                print("No models are registered yet. Run: mlpulse models import")
+                return 0
             reply = await runtime.act(lead.id, "cli", handle_model_list)
             print(to_text(reply.view))
             return 0

@@ -34,7 +34,7 @@ from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage.db import DATABASE_ERRORS, create_engine, ensure_migrated, run_in_transaction, run_within, session_factory
-from storage.models import Person
+from storage.models import Delivery, Person
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,24 @@ class TickResult:
     delivery: DeliveryReport
 
 
-async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Do all the work of a tick at `now`, each step batch by batch, each batch in its own transaction."""
+async def run_tick(sessions, policy: Policy, now: datetime, batch: int = BATCH, steps=TICK_STEPS) -> TickReport:
+    """Do all the work of a tick at `now`, each step batch by batch, each batch in its own transaction.
+
+    A step that raises is logged and left for the next tick; its batch rolls back, and
+    the other steps (and the delivery after them) still run, so one broken forum cannot
+    hold up every check-in and the digest.
+    """
     total = TickReport()
-    for step in TICK_STEPS:
-        while True:
-            report = await run_in_transaction(sessions, lambda session, step=step: step(session, policy, now, batch))
-            total += report
-            if not report.more:
-                break
+    for step in steps:
+        try:
+            while True:
+                report = await run_in_transaction(sessions, lambda session, step=step: step(session, policy, now, batch))
+                total += report
+                if not report.more:
+                    break
+        except Exception:
+            log.exception("tick step %s failed; the other steps go on, and the next tick retries it", step.__name__)
+            total.failed.append(step.__name__)
     total.more = False
     return total
 
@@ -81,6 +90,7 @@ class Runtime:
         self.policy: Policy = settings.policy()
         self.last_sync: SyncReport | None = None
         self.lease = LEASE
+        self.steps = TICK_STEPS
         self.interaction_timeout = INTERACTION_TIMEOUT
         self.sender = new_sender_id()
         self._drained: asyncio.Future | None = None  # set while this process is draining the outbox
@@ -90,8 +100,14 @@ class Runtime:
         self.background: set[asyncio.Future] = set()
 
     @classmethod
-    async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None) -> Runtime:
-        """Connect to the configured database, refuse an un-migrated one, and sync app.yaml into it."""
+    async def start(
+        cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None, *, sync: bool = True
+    ) -> Runtime:
+        """Connect to the configured database, refuse an un-migrated one, and (unless told not to) sync app.yaml into it.
+
+        Commands that only read (`models list`, `digest --preview`, `tick --dry-run`)
+        pass `sync=False`: they show the database as it is, and change nothing in it.
+        """
         engine = create_engine(url or settings.database_url)
         try:
             await ensure_migrated(engine)
@@ -99,8 +115,9 @@ class Runtime:
             await engine.dispose()
             raise
         runtime = cls(settings, engine, messenger, clock)
-        runtime.last_sync = await runtime.sync()
-        log.info("synced %s: %s", settings.mlpulse_config, runtime.last_sync.summary())
+        if sync:
+            runtime.last_sync = await runtime.sync()
+            log.info("synced %s: %s", settings.mlpulse_config, runtime.last_sync.summary())
         return runtime
 
     async def close(self) -> None:
@@ -164,21 +181,25 @@ class Runtime:
     async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""
         now = now or self.clock.now()
-        work = await run_tick(self.sessions, self.policy, now)
+        work = await run_tick(self.sessions, self.policy, now, steps=self.steps)
         return TickResult(work, await self.deliver(now, wait=True) if deliver else DeliveryReport())
 
-    async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message]]:
-        """Return (recipient, view) of what a tick at `now` would send, changing nothing."""
+    async def preview_tick(self, now: datetime, limit: int = 1000) -> list[tuple[str, Message, bool]]:
+        """Return (recipient, view, whether it rewrites a sent message in place) of what a tick at `now` would send, changing nothing."""
         async with self.sessions() as session:
-            for step in TICK_STEPS:
-                while (await step(session, self.policy, now)).more:
-                    pass
+            for step in self.steps:
+                try:
+                    async with session.begin_nested():  # a step that raises is undone alone, as in a real tick
+                        while (await step(session, self.policy, now)).more:
+                            pass
+                except Exception:
+                    log.exception("tick step %s failed; the preview shows what the other steps would send", step.__name__)
             pending = []
             for message in await delivery_store.list_due_messages(session=session, now=now, limit=limit):
                 view = await handle_outbound(session, message, self.policy, now)
                 person = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
                 if view is not None:
-                    pending.append((person.display_name if person else str(message.channel), view))
+                    pending.append((person.display_name if person else str(message.channel), view, message.status == Delivery.STALE))
             await session.rollback()
         return pending
 

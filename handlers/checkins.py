@@ -18,7 +18,7 @@ from handlers import live
 from handlers.actions import ActionId, FormId
 from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
-from handlers.periods import Cadence, local_instant, next_due_after, zone
+from handlers.periods import Cadence, local_instant, next_due_after, next_workday, zone
 from handlers.pickers import picked_person
 from handlers.text import day, too_long, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
@@ -320,7 +320,8 @@ async def handle_snooze(session: AsyncSession, ctx: Context, value: str) -> Repl
     if checkin.status != "open":
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     tz = person_zone(ctx.actor, ctx.policy)
-    until = local_instant(ctx.now.astimezone(tz).date() + timedelta(days=1), model_cadence(model, ctx.policy).at, tz)
+    # "Tomorrow" on a Friday is Monday: reminders reach people on their workdays.
+    until = local_instant(next_workday(ctx.now.astimezone(tz).date() + timedelta(days=1)), model_cadence(model, ctx.policy).at, tz)
     if until >= checkin.period_ends_at:
         return notice(f"This check-in's period ends {when(checkin.period_ends_at, tz)}, before tomorrow's reminder could come. Could you answer now?")
     checkin.snoozed_until = checkin.next_action_at = until
@@ -407,9 +408,12 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
         else:
             note = f"{target.display_name} already has this period's check-in."
     if stop:
+        # Recorded as choices, so that the next app.yaml sync (at every start) keeps them.
         await portfolio_store.delete_stakeholder(session=session, model_id=model.id, person_id=ctx.actor.id)
+        await portfolio_store.update_stakeholder_choice(session=session, model_id=model.id, person_id=ctx.actor.id, asked=False, by_id=ctx.actor.id, at=ctx.now)
         if target:
             await add_stakeholder(session, model, target, ctx.policy, ctx.now)
+            await portfolio_store.update_stakeholder_choice(session=session, model_id=model.id, person_id=target.id, asked=True, by_id=ctx.actor.id, at=ctx.now)
         note = (note + " " if note else "") + "You won't be asked about this model again."
     await delivery_store.create_message(
         session=session,
@@ -440,7 +444,7 @@ async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
     tz = person_zone(ctx.actor, ctx.policy)
     away = ""
     if ctx.actor.away_until and ctx.actor.away_until >= ctx.now.astimezone(tz).date():
-        away = f"You are away until {day(ctx.actor.away_until)}; new check-ins are skipped until then."
+        away = f"You are away until {day(ctx.actor.away_until)}; new check-ins are skipped and reminders wait until then."
     if not pending:
         return Reply(
             Message("Your check-ins", "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
@@ -466,7 +470,7 @@ def away_form(current: date | None) -> Form:
     return Form(
         form=FormId.AWAY,
         title="Away",
-        intro="Check-ins that fall due while you are away are skipped, not piled up.",
+        intro="Check-ins that fall due while you are away are skipped, not piled up, and reminders wait for your return.",
         submit_label="Save",
         inputs=(Input("until", "Away until (YYYY-MM-DD); leave empty if you are back", InputKind.DATE, required=False, initial=current.isoformat() if current else None),),
     )
@@ -496,4 +500,4 @@ async def handle_set_away(session: AsyncSession, ctx: Context, until: date | Non
     session.add(person)
     if until is None:
         return notice("Welcome back! Check-ins will reach you again.")
-    return notice(f"You are away until {day(until)}. Check-ins that fall due until then are skipped. Use /mlpulse away off when you are back early.")
+    return notice(f"You are away until {day(until)}. Check-ins that fall due until then are skipped, and reminders wait for your return. Use /mlpulse away off when you are back early.")

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from handlers.periods import Cadence, parse_clock, parse_days, parse_duration, parse_every, parse_meeting_length, parse_on, zone
+from handlers.periods import Cadence, check_notice, parse_clock, parse_days, parse_duration, parse_every, parse_meeting_length, parse_on, zone
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lowercase letters, digits, - _ .")]
 
@@ -118,8 +118,10 @@ class ForumDecl(CadenceDecl):
 
     @field_validator("announce")
     @classmethod
-    def _notice(cls, value: str) -> str:
-        parse_days(value)
+    def _notice(cls, value: str, info: ValidationInfo) -> str:
+        days = parse_days(value)
+        if {"every", "on", "at"} <= info.data.keys():  # else the cadence has an error of its own
+            check_notice(days, Cadence.parse(info.data["every"], info.data["on"], info.data["at"]))
         return value
 
 

@@ -6,7 +6,8 @@ days; if so it claims the digest of that ISO week for the channel with a unique 
 (`Digest`, channel + week) and queues its message in the same transaction. So a
 restarted process, a tick that runs hours late, and two replicas on one PostgreSQL
 all end with one post: whoever inserts the claim first queues it, everyone else
-inserts nothing. A bot that was down for three weeks posts the current week only.
+inserts nothing. A bot that was down for three weeks posts the current week only,
+and a new install posts nothing until the first cron moment after it began.
 
 The content is computed when the message is sent, for the seven days up to the
 cron moment, against the seven days before.
@@ -83,6 +84,9 @@ async def handle_digest_due(session: AsyncSession, policy: Policy, now: datetime
     """Claim and queue this week's digest if its moment has passed and nobody claimed it yet."""
     moment = digest_moment(policy, now) if policy.digest_channel else None
     if moment is None:
+        return TickReport()
+    installed = await portfolio_store.get_installed_at(session=session)
+    if installed is None or moment < installed:  # a week that ended before this install existed has nothing to report
         return TickReport()
     week = week_key(moment, policy)
     digest_id = await delivery_store.create_digest(session=session, channel=policy.digest_channel, week_key=week, covers_until=moment, now=now)

@@ -20,12 +20,15 @@ rendered, under a lock on the announcement, at the moment it is sent, so the las
 update to land always shows every answer, however the presses interleave.
 
 Action items are DMed to their owners, who are reminded on the due date and weekly
-after it until someone marks the item done; open items roll into the next agenda.
+after it, at 10:00 their time, until someone marks the item done; open items roll
+into the next agenda. Reminders of every kind go out on workdays only (Monday to
+Friday; a forum's reminder moves back to the workday before, the others forward),
+and an owner who is away is followed up the morning they are back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,10 +41,23 @@ from handlers.checkins import person_zone
 from handlers.context import Context, Policy
 from handlers.declarations import ForumDecl
 from handlers.matching import best_match
-from handlers.periods import Cadence, local_instant, next_due_after, parse_clock, parse_days, parse_every, parse_meeting_length, parse_on, zone
+from handlers.periods import (
+    Cadence,
+    check_notice,
+    local_instant,
+    next_due_after,
+    next_workday,
+    parse_clock,
+    parse_days,
+    parse_every,
+    parse_meeting_length,
+    parse_on,
+    previous_workday,
+    zone,
+)
 from handlers.pickers import picked_person
 from handlers.scheduled import BATCH, TickReport
-from handlers.text import day, too_long, when
+from handlers.text import day, relative_day, too_long, when
 from handlers.views import Attachment, Button, Choice, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import delivery as delivery_store
 from storage import forums as forum_store
@@ -102,9 +118,12 @@ async def save_forum(session: AsyncSession, unit: BusinessUnit, schedule: Schedu
 
 
 async def ensure_next_session(session: AsyncSession, forum: ReviewForum, unit: BusinessUnit, now: datetime) -> None:
-    """Make sure the forum's next occurrence exists as a session (the unique key makes this idempotent)."""
-    tz = zone(unit.timezone)
-    starts = next_due_after(Cadence.from_json(forum.schedule), now, tz)
+    """Make sure the forum's next occurrence exists as a session, the one after a cancelled one (the unique key makes this idempotent)."""
+    tz, cadence = zone(unit.timezone), Cadence.from_json(forum.schedule)
+    cancelled = set(await forum_store.list_cancelled_starts(session=session, forum_id=forum.id, after=now))
+    starts = next_due_after(cadence, now, tz)
+    while starts in cancelled:
+        starts = next_due_after(cadence, starts, tz)
     await forum_store.create_session(
         session=session, forum_id=forum.id, starts_at=starts, ends_at=starts + timedelta(minutes=forum.duration_minutes), timezone=unit.timezone
     )
@@ -152,6 +171,13 @@ async def _announcements(session: AsyncSession, fs: ForumSession):
     return await delivery_store.list_messages(session=session, kind=MessageKind.FORUM_ANNOUNCE, subject_id=fs.id)
 
 
+def reminder_at(fs: ForumSession) -> datetime:
+    """Return when a session's reminder is due: a day before it, or on the last workday before that (in the session's zone)."""
+    tz = zone(fs.timezone)
+    local = (fs.starts_at - REMIND_BEFORE).astimezone(tz)
+    return local_instant(previous_workday(local.date()), local.time(), tz)
+
+
 async def refresh_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewForum, unit: BusinessUnit, now: datetime) -> bool:
     """Rebuild a session's agenda; if it changed after the announcement, queue the update in place. Return whether it changed."""
     items = await build_agenda(session, fs, forum, unit)
@@ -183,26 +209,40 @@ async def handle_forums_due(session: AsyncSession, policy: Policy, now: datetime
             if fs.announced_at is None and now >= fs.starts_at - timedelta(days=forum.announce_days_ahead):
                 await _announce(session, fs, forum, unit, now)
                 report.forums += 1
+                if now >= reminder_at(fs):  # short notice (a first start, a catch-up): the announcement says when, and is the only message
+                    fs.reminded_at = now
             elif fs.announced_at is not None and (fs.agenda_built_at is None or now - fs.agenda_built_at >= AGENDA_MAX_AGE):
                 await refresh_agenda(session, fs, forum, unit, now)
-            if fs.announced_at is not None and fs.reminded_at is None and now >= fs.starts_at - REMIND_BEFORE:
+            if fs.announced_at is not None and fs.reminded_at is None and now >= reminder_at(fs):
                 await _remind(session, fs, forum, unit, now)
                 report.forums += 1
     due = await forum_store.list_action_items_to_follow_up(session=session, now=now, limit=batch)
-    for item in due:
-        item.followups += 1
-        item.last_followup_at = now
-        item.next_followup_at = now + FOLLOW_UP_EVERY
+    followed = []
+    for item, owner in due:
+        today = now.astimezone(person_zone(owner, policy)).date()
+        if next_workday(today, owner.away_until) == today:  # else it waits for the owner's next workday, or their return
+            item.followups += 1
+            item.last_followup_at = now
+            followed.append(item)
+        item.next_followup_at = next_followup_at(item.due_on, owner, policy, now)
         session.add(item)
     await delivery_store.create_messages(
         session=session,
         rows=[
             dict(key=f"action_item:{i.id}:followup:{i.followups}", kind=MessageKind.ACTION_ITEM_FOLLOWUP, subject_id=i.id, person_id=i.owner_id, not_before=now)
-            for i in due
+            for i in followed
         ],
     )
-    report.followups, report.more = len(due), len(due) == batch
+    report.followups, report.more = len(followed), len(due) == batch
     return report
+
+
+def next_followup_at(due_on: date, owner: Person, policy: Policy, after: datetime) -> datetime:
+    """Return an action item's first follow-up after `after`: its due date and each week after, at 10:00 in the owner's zone, on a workday they are not away."""
+    tz = person_zone(owner, policy)
+    while (moment := local_instant(next_workday(due_on, owner.away_until), FOLLOW_UP_AT, tz)) <= after:
+        due_on += FOLLOW_UP_EVERY
+    return moment
 
 
 async def _announce(session: AsyncSession, fs: ForumSession, forum: ReviewForum, unit: BusinessUnit, now: datetime) -> None:
@@ -259,7 +299,7 @@ async def next_forum_event_at(session: AsyncSession, now: datetime) -> datetime 
         if fs.announced_at is None:
             moments.append(fs.starts_at - timedelta(days=forum.announce_days_ahead))
         elif fs.reminded_at is None:
-            moments.append(fs.starts_at - REMIND_BEFORE)
+            moments.append(reminder_at(fs))
         moments.append(fs.ends_at)
     return min((m for m in moments if m is not None), default=None)
 
@@ -380,9 +420,14 @@ async def handle_schedule_submit(session: AsyncSession, ctx: Context, state: str
             parsed[name] = parse(text[name])
         except ValueError as exc:
             errors[name] = str(exc)
+    cadence = Cadence.parse(text["every"], text["on"], text["at"]) if {"every", "on", "at"} <= parsed.keys() else None
+    if cadence is not None and "announce" in parsed:
+        try:
+            check_notice(parsed["announce"], cadence)
+        except ValueError as exc:
+            errors["announce"] = str(exc)
     if errors:
         return form_errors(await schedule_form(session, unit), errors, values)
-    cadence = Cadence.parse(text["every"], text["on"], text["at"])
     forum = await save_forum(session, unit, Schedule(cadence, parsed["duration"], parsed["announce"]), ctx.now, from_config=False)
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
     where = f"to {unit.channel}" if unit.channel else "by DM to the unit's contacts (the unit has no channel in app.yaml)"
@@ -449,8 +494,11 @@ async def handle_cancel(session: AsyncSession, ctx: Context, value: str) -> Repl
     forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
     unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
     await cancel_session(session, fs, ctx.now)
+    await ensure_next_session(session, forum, unit, ctx.now)
+    following = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
     told = " Everyone who saw the announcement is told." if fs.announced_at else ""
-    return Reply(Message("Forum cancelled", f"The {forum_title(unit)} on {when(fs.starts_at, zone(fs.timezone))} is cancelled.{told} The series goes on."), ReplyMode.REPLACE)
+    goes_on = f" The series goes on: the next one is on {when(following.starts_at, zone(fs.timezone))}." if following else " The series goes on."
+    return Reply(Message("Forum cancelled", f"The {forum_title(unit)} on {when(fs.starts_at, zone(fs.timezone))} is cancelled.{told}{goes_on}"), ReplyMode.REPLACE)
 
 
 async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
@@ -668,7 +716,7 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
     rows = [
         dict(
             session_id=fs.id, owner_id=owner.id, text=text, due_on=due_on, created_at=ctx.now, followups=0,
-            next_followup_at=local_instant(due_on, FOLLOW_UP_AT, person_zone(owner, ctx.policy)) if due_on else None,
+            next_followup_at=next_followup_at(due_on, owner, ctx.policy, ctx.now) if due_on else None,
         )
         for text, owner, due_on in items
     ]
@@ -719,6 +767,13 @@ async def action_item_view(session: AsyncSession, item, note: str = "") -> Messa
 # ---- what queued forum messages say ----------------------------------------------
 
 
+def _short_notice(view: Message, fs: ForumSession, soon: str, now: datetime) -> Message:
+    """Say at the top of an announcement when the forum is, once its reminder would be due (it then stands for the reminder)."""
+    if fs.status != "scheduled" or now < reminder_at(fs) or now >= fs.starts_at:
+        return view
+    return replace(view, text=f"⏰ It is {soon}: {view.sections[0].fields[0].value}.\n{view.text}")
+
+
 async def render_outbound(
     session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, now: datetime, *, update: bool = False
 ) -> Message | None:
@@ -742,16 +797,17 @@ async def render_outbound(
     items = await forum_store.list_agenda(session=session, session_id=fs.id)
     counts = await forum_store.count_rsvps(session=session, session_id=fs.id)
     upcoming = fs.status == "scheduled" and now < fs.starts_at
+    soon = relative_day(fs.starts_at, now, zone(reader or fs.timezone))  # "today", "tomorrow" or "on Mon 7 Dec 2026", as of this rendering
     if kind == MessageKind.FORUM_ANNOUNCE:
         if not update and not upcoming:
             return None
-        return announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=not update)
+        return _short_notice(announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=not update), fs, soon, now)
     if kind == MessageKind.FORUM_REMINDER:
         if not upcoming:
             return reminder_over(fs, unit, reader) if update else None
         view = announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=False)
-        text = f"Tomorrow: {forum_title(unit)}, {view.sections[0].fields[0].value}. {rsvp_summary(counts)} so far; {len(items)} item(s) on the agenda above."
-        return Message(f"⏰ {forum_title(unit)} is tomorrow", text, buttons=view.buttons)
+        text = f"{soon[0].upper()}{soon[1:]}: {forum_title(unit)}, {view.sections[0].fields[0].value}. {rsvp_summary(counts)} so far; {len(items)} item(s) on the agenda above."
+        return Message(f"⏰ {forum_title(unit)} is {soon}", text, buttons=view.buttons)
     if kind == MessageKind.FORUM_CANCELLED:
         invite = Attachment(invite_filename(fs, unit), to_ics(fs, unit, items, cancelled=True, stamp=fs.cancelled_at), "Calendar cancellation (.ics)")
         return Message(f"❌ {forum_title(unit)} cancelled", f"The forum on {when(fs.starts_at, zone(reader or fs.timezone))} will not take place.", attachments=(invite,))

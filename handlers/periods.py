@@ -164,6 +164,15 @@ class Cadence:
                     return candidate
         raise AssertionError(f"{self} never occurs")
 
+    def shortest_gap_days(self) -> int:
+        """Return the fewest days between two consecutive occurrences (over enough of them to see every pattern)."""
+        gaps, day = [], self.next_after(self.anchor)
+        for _ in range(60):
+            following = self.next_after(day)
+            gaps.append((following - day).days)
+            day = following
+        return min(gaps)
+
     def _month_in_step(self, year: int, month: int) -> bool:
         return ((year - self.anchor.year) * 12 + month - self.anchor.month) % self.every == 0
 
@@ -221,6 +230,22 @@ def next_due_after(cadence: Cadence, now: datetime, tz: ZoneInfo) -> datetime:
     return due
 
 
+def next_workday(day: date, away_until: date | None = None) -> date:
+    """Return the first workday (Monday to Friday) on or after `day`, and after `away_until` when given."""
+    if away_until is not None and away_until >= day:
+        day = away_until + timedelta(days=1)
+    while day.weekday() not in WORKDAYS:
+        day += timedelta(days=1)
+    return day
+
+
+def previous_workday(day: date) -> date:
+    """Return the last workday (Monday to Friday) on or before `day`."""
+    while day.weekday() not in WORKDAYS:
+        day -= timedelta(days=1)
+    return day
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the time zone called `name`, or raise ValueError naming it."""
     try:
@@ -253,6 +278,15 @@ def parse_days(text: str | int) -> int:
     if span < timedelta(days=1) or span % timedelta(days=1):
         raise ValueError(f"invalid notice {text!r}: use whole days, e.g. 3d, 7d or 2w")
     return span.days
+
+
+def check_notice(days: int, cadence: Cadence) -> None:
+    """Raise ValueError unless an announcement `days` ahead goes out after the occurrence before (else it would misfire)."""
+    gap = cadence.shortest_gap_days()
+    if days > gap:
+        raise ValueError(
+            f"announcing {days} days ahead is longer than the time between two forums ({cadence.describe()}, as little as {gap} days apart): use at most {gap}d"
+        )
 
 
 def parse_meeting_length(text: str | int) -> int:

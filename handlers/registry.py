@@ -2,7 +2,9 @@
 
 Sync inserts and updates, and never silently deletes: a model removed from app.yaml
 is marked retired (and comes back if it reappears), a person removed from it is
-kept for the history but no longer counted as declared or as a lead. It writes only
+kept for the history but no longer counted as declared or as a lead. Choices made in
+chat stick: a lead's retirement, a schedule set with /mlforum, and who said *Stop
+asking me* about a model (or was named to answer instead). It writes only
 what changed, so every start can run it; syncs started at once take turns.
 """
 
@@ -96,6 +98,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
 
     models = await portfolio_store.list_models_by_key(session=session)
     links = await portfolio_store.list_stakeholders_by_model(session=session)
+    choices = await portfolio_store.list_stakeholder_choices(session=session)
     for m in decl.models:
         model = models.get(m.key)
         values = dict(
@@ -128,7 +131,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
                     person = await people_store.get_person(session=session, person_id=link.person_id)
                     link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
                     session.add(link)
-        await _sync_stakeholders(session, model, links.get(model.id, set()), [people[k] for k in m.stakeholders], policy, now)
+        await _sync_stakeholders(session, model, links.get(model.id, set()), [people[k] for k in m.stakeholders], choices.get(model.id, {}), policy, now)
     declared_models = {m.key for m in decl.models}
     for key, model in models.items():
         if key not in declared_models and model.status == "active":
@@ -142,11 +145,15 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     return report
 
 
-async def _sync_stakeholders(session: AsyncSession, model: MLModel, current: set[int], wanted: list[Person], policy: Policy, now: datetime) -> None:
+async def _sync_stakeholders(
+    session: AsyncSession, model: MLModel, current: set[int], declared: list[Person], chosen: dict[int, bool], policy: Policy, now: datetime
+) -> None:
+    """Make a model's stakeholders the declared ones, as amended in chat: whoever said *Stop asking me* is left out, whoever was named instead stays."""
+    wanted = [p for p in declared if chosen.get(p.id, True)]
     for person in wanted:
         if person.id not in current:
             await add_stakeholder(session, model, person, policy, now)
-    for person_id in current - {p.id for p in wanted}:
+    for person_id in current - {p.id for p in wanted} - {person_id for person_id, asked in chosen.items() if asked}:
         await portfolio_store.delete_stakeholder(session=session, model_id=model.id, person_id=person_id)
 
 

@@ -3,15 +3,17 @@
 Everything is derived from the database, so a tick can run at any time, any number
 of times, on any replica: it creates the check-ins that are due (one per model,
 person and period, enforced by a unique key), sends reminders, ends snoozes, expires
-check-ins nobody answered, and refreshes stale health. After downtime it catches up
-with the current period only: a bot that was down for three weeks asks once, not
-three times. Messages are queued in the outbox inside the same transaction as the
+check-ins nobody answered, and refreshes stale health. Reminders go out on the
+recipient's workdays only (Monday to Friday in their zone), and not while they are
+away: one that falls due then waits for the morning they are back. After downtime
+it catches up with the current period only: a bot that was down for three weeks
+asks once, not three times. Messages are queued in the outbox inside the same transaction as the
 state change that called for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +22,7 @@ from handlers import live
 from handlers.checkins import ask_row, model_cadence, person_zone
 from handlers.context import Policy
 from handlers.health import refresh_model_health
-from handlers.periods import current_period, next_due_after
+from handlers.periods import current_period, local_instant, next_due_after, next_workday
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import portfolio as portfolio_store
@@ -43,11 +45,13 @@ class TickReport:
     forums: int = 0
     followups: int = 0
     more: bool = False
+    failed: list[str] = field(default_factory=list)  # the steps that raised (the wiring logs them)
 
     def __iadd__(self, other: TickReport) -> TickReport:
         for name in ("created", "skipped_away", "reminded", "expired", "refreshed", "digests", "forums", "followups"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.more = other.more
+        self.failed += other.failed
         return self
 
 
@@ -99,13 +103,20 @@ async def handle_advance_open(session: AsyncSession, policy: Policy, now: dateti
     checkins = await checkin_store.list_checkins_needing_action(session=session, now=now, limit=batch)
     report = TickReport(more=len(checkins) == batch)
     expired_models: set[int] = set()
-    for checkin in checkins:
+    for checkin, model, person in checkins:
         if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
             checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "expired", None, now, None
             session.add(checkin)
             await live.changed(session, Subject.CHECKIN, checkin.id, now)
             expired_models.add(checkin.model_id)
             report.expired += 1
+            continue
+        # Reminders reach people on their workdays, and not while they are away: put this one off to the morning they are back.
+        tz = person_zone(person, policy)
+        today = now.astimezone(tz).date()
+        if (back := next_workday(today, person.away_until)) != today:
+            checkin.next_action_at = min(local_instant(back, model_cadence(model, policy).at, tz), checkin.period_ends_at)
+            session.add(checkin)
             continue
         if checkin.snoozed_until is not None:
             key, kind = f"checkin:{checkin.id}:snooze:{checkin.snoozes}", MessageKind.CHECKIN_SNOOZED

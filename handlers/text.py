@@ -19,6 +19,12 @@ def day(value: date | None) -> str:
     return "—" if value is None else f"{value:%a} {value.day} {value:%b %Y}"
 
 
+def relative_day(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """Say which day an instant falls on, seen from `now` in `tz`: 'today', 'tomorrow' or e.g. 'on Mon 7 Dec 2026'."""
+    ahead = (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return {0: "today", 1: "tomorrow"}.get(ahead, f"on {day(moment.astimezone(tz).date())}")
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     """Say how long ago an instant was, e.g. '3 days ago'."""
     if moment is None:

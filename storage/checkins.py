@@ -66,16 +66,18 @@ async def list_checkins(*, session: AsyncSession, ids: Sequence[int]) -> Sequenc
     return (await session.exec(select(CheckIn).where(CheckIn.id.in_(ids)))).all()
 
 
-async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[CheckIn]:
-    """List open check-ins whose reminder, snooze or expiry time has come, locking them."""
+async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[tuple[CheckIn, MLModel, Person]]:
+    """List open check-ins whose reminder, snooze or expiry time has come, with their models and recipients, locking them."""
     query = (
-        select(CheckIn)
+        select(CheckIn, MLModel, Person)
+        .join(MLModel, MLModel.id == CheckIn.model_id)
+        .join(Person, Person.id == CheckIn.person_id)
         .where(CheckIn.next_action_at <= now, CheckIn.status.in_(OPEN_STATES))
         .order_by(CheckIn.next_action_at)
         .limit(limit)
     )
     if dialect(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(of=CheckIn, skip_locked=True)
     return (await session.exec(query)).all()
 
 

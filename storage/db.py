@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import event, text
@@ -230,6 +231,10 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
     from storage.migrate import head_revision
 
     head = head_revision()
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).exists():
+        # Connecting would create an empty file; a command that only reads must leave none behind.
+        raise DatabaseNotReady(f"the database {_safe(engine)} has no schema yet. Run: mlpulse db upgrade")
     try:
         async with engine.connect() as connection:
             result = await connection.execute(text("SELECT version_num FROM alembic_version"))

@@ -113,6 +113,12 @@ async def delete_unannounced_sessions(*, session: AsyncSession, forum_id: int, a
     )
 
 
+async def list_cancelled_starts(*, session: AsyncSession, forum_id: int, after: datetime) -> Sequence[datetime]:
+    """List when a forum's cancelled sessions after `after` would have started."""
+    query = select(ForumSession.starts_at).where(ForumSession.forum_id == forum_id, ForumSession.status == "cancelled", ForumSession.starts_at > after)
+    return (await session.exec(query)).all()
+
+
 async def list_future_sessions(*, session: AsyncSession, forum_id: int, after: datetime) -> Sequence[ForumSession]:
     """List a forum's scheduled sessions that have not started by `after`."""
     query = select(ForumSession).where(ForumSession.forum_id == forum_id, ForumSession.status == "scheduled", ForumSession.starts_at > after)
@@ -201,11 +207,16 @@ async def list_open_action_items(*, session: AsyncSession, forum_id: int, before
     return (await session.exec(query.limit(limit))).all()
 
 
-async def list_action_items_to_follow_up(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[ActionItem]:
-    """List unfinished action items whose owner is due a reminder."""
-    query = select(ActionItem).where(ActionItem.done_at.is_(None), ActionItem.next_followup_at <= now).order_by(ActionItem.next_followup_at, ActionItem.id)
+async def list_action_items_to_follow_up(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[tuple[ActionItem, Person]]:
+    """List unfinished action items whose owner is due a reminder, with their owners, locking the items."""
+    query = (
+        select(ActionItem, Person)
+        .join(Person, Person.id == ActionItem.owner_id)
+        .where(ActionItem.done_at.is_(None), ActionItem.next_followup_at <= now)
+        .order_by(ActionItem.next_followup_at, ActionItem.id)
+    )
     if dialect(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(of=ActionItem, skip_locked=True)
     return (await session.exec(query.limit(limit))).all()
 
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
-from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder
+from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder, StakeholderChoice
 
 OPEN_REPORT_STATES = ("open", "triaged", "analysing")
 
@@ -212,6 +213,21 @@ async def delete_stakeholder(*, session: AsyncSession, model_id: int, person_id:
     await session.exec(delete(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id))
 
 
+async def update_stakeholder_choice(*, session: AsyncSession, model_id: int, person_id: int, asked: bool, by_id: int, at: datetime) -> None:
+    """Record whether a person is to be asked about a model, as said in chat, replacing any earlier choice."""
+    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(StakeholderChoice).values(model_id=model_id, person_id=person_id, asked=asked, by_id=by_id, at=at)
+    await session.exec(statement.on_conflict_do_update(index_elements=["model_id", "person_id"], set_=dict(asked=asked, by_id=by_id, at=at)))
+
+
+async def list_stakeholder_choices(*, session: AsyncSession) -> dict[int, dict[int, bool]]:
+    """Return the choices made in chat, as {model id: {person id: asked}}."""
+    choices: dict[int, dict[int, bool]] = {}
+    for model_id, person_id, asked in (await session.exec(select(StakeholderChoice.model_id, StakeholderChoice.person_id, StakeholderChoice.asked))).all():
+        choices.setdefault(model_id, {})[person_id] = asked
+    return choices
+
+
 async def get_next_due_for_model(*, session: AsyncSession, model_id: int) -> datetime | None:
     """Return when a model's next check-in falls due for any of its stakeholders."""
     return (await session.exec(select(func.min(Stakeholder.next_due_at)).where(Stakeholder.model_id == model_id))).one()
@@ -268,6 +284,12 @@ async def list_health_timeline(*, session: AsyncSession, since: datetime, until:
     )
     rows = (await session.exec(before)).all() + (await session.exec(during)).all()
     return sorted(rows, key=lambda row: (row[0], row[2]))
+
+
+async def get_installed_at(*, session: AsyncSession) -> datetime | None:
+    """Return when this install began: the first unit, person or model recorded (None while the database is empty)."""
+    firsts = [(await session.exec(select(func.min(table.created_at)))).one() for table in (BusinessUnit, Person, MLModel)]
+    return min((moment for moment in firsts if moment is not None), default=None)
 
 
 async def list_model_lifetimes(*, session: AsyncSession, until: datetime) -> Sequence[tuple[int, datetime, datetime | None]]:

@@ -8,7 +8,7 @@ from storage.models.checkins import CheckIn, CheckInAnswer
 from storage.models.delivery import ConversationReference, Delivery, Digest, MessageKind, OutboundMessage, Subject
 from storage.models.forums import ActionItem, AgendaItem, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.models.people import BusinessUnit, Person, PlatformIdentity, UnitContact
-from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder
+from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder, StakeholderChoice
 from storage.models.reports import FailureReport, ReportEvent
 from storage.models.stories import StoryContributor, SuccessStory
 
@@ -34,6 +34,7 @@ __all__ = [
     "ReportEvent",
     "ReviewForum",
     "Stakeholder",
+    "StakeholderChoice",
     "Subject",
     "StoryContributor",
     "SuccessStory",

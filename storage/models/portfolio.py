@@ -55,6 +55,22 @@ class Stakeholder(SQLModel, table=True):
     next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class StakeholderChoice(SQLModel, table=True):
+    """A choice made in chat about who answers a model's check-ins, which no app.yaml sync undoes.
+
+    `asked` is False when the person said *Stop asking me*, True when they were named
+    in chat to answer instead of someone who stopped. The latest choice wins.
+    """
+
+    __tablename__ = "stakeholder_choice"
+
+    model_id: int = Field(foreign_key="ml_model.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    asked: bool
+    by_id: int = Field(foreign_key="person.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ModelHealthEvent(SQLModel, table=True):
     """A change of a model's health, kept so that trends can be drawn."""
 

@@ -65,28 +65,42 @@ def test_upgrade_import_list_and_tick(workdir, capsys):
     assert main(["models", "import", "fewer.yaml"]) == 0
     assert "Imported fewer.yaml: 0 added, 0 updated, 1 retired." in capsys.readouterr().out
 
-    # From here on the bot runs on fewer.yaml (each start syncs its file, so app.yaml would bring staffing back).
-    assert main(["--config", "fewer.yaml", "models", "list"]) == 0
-    listing = capsys.readouterr().out
-    assert "churn · Churn predictor · Sales · Priya Raman" in listing
-    assert "staffing · Staffing planner · Customer Care · Tomás Silva · retired" in listing
+    # Listing only reads: it does not sync app.yaml (which still declares staffing), so staffing stays retired.
+    for _ in range(2):
+        assert main(["models", "list"]) == 0
+        listing = capsys.readouterr().out
+        assert "churn · Churn predictor · Sales · Priya Raman" in listing
+        assert "staffing · Staffing planner · Customer Care · Tomás Silva · retired" in listing
+    # Nor do a dry-run tick and a digest preview.
+    assert main(["tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0 and main(["digest", "--preview", "--out", "chart.png"]) == 0
+    assert main(["models", "list"]) == 0
+    assert "staffing · Staffing planner · Customer Care · Tomás Silva · retired" in capsys.readouterr().out
+
+    # From here on the bot runs on fewer.yaml (a start that syncs, such as `run` or a real tick, would read app.yaml).
 
     # Stakeholders' first check-ins are after the import; a month on, they are all due.
     fewer = ["--config", "fewer.yaml"]
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "Dry run at 2099-01-01T00:00:00+00:00: 15 message(s) would be sent." in dry
+    assert "Dry run at 2099-01-01T00:00:00+00:00: 15 message(s) would be sent, 0 updated in place." in dry
     assert "→ #ml-digest: Weekly ML digest · week to Mon 29 Dec 2098" in dry  # 13 check-ins, the digest and a forum announcement
     assert "→ #sales-ml: 📅 Sales × ML review forum · Tue 6 Jan 2099, 15:00" in dry  # the forums of 2026 ended unannounced: no notes asked
     assert "→ Dana Kim: Check-in: Churn predictor" in dry
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "15 message(s) would be sent." in capsys.readouterr().out  # the dry run changed nothing
+    assert "15 message(s) would be sent, 0 updated in place." in capsys.readouterr().out  # the dry run changed nothing
 
     # With no chat platform to deliver to, a real tick refuses and changes nothing (it used to "send" to the terminal).
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 2
     assert "no chat platform is configured, so nothing could be delivered" in capsys.readouterr().err
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "15 message(s) would be sent." in capsys.readouterr().out
+    assert "15 message(s) would be sent, 0 updated in place." in capsys.readouterr().out
+
+
+def test_read_only_commands_leave_no_database_file_behind(workdir, capsys):
+    for command in (["models", "list"], ["digest", "--preview"], ["tick", "--dry-run"]):
+        assert main(command) == 2, command
+        assert "has no schema yet. Run: mlpulse db upgrade" in capsys.readouterr().err
+    assert not list(workdir.glob("mlpulse.db*"))
 
 
 def test_bad_instant_is_explained(workdir, capsys):

@@ -73,6 +73,12 @@ def test_good_file_loads(tmp_path):
         ("    name: Churn predictor\n", "", "app.yaml:15: models[0].name: required field is missing"),
         ("  - key: churn", "  - key: Churn Model", "app.yaml:15: models[0].key: String should match pattern '^[a-z0-9][a-z0-9_.-]{0,63}$'"),
         ("{key: dana, name: Dana Kim, email: dana@example.com,", "{key: priya, name: Dana Kim, email: dana@example.com,", "app.yaml:13: people[1].key: duplicate key 'priya' (also at people[0])"),
+        (
+            "    contacts: [dana]",
+            "    contacts: [dana]\n    forum:\n      every: 1 week\n      on: tue\n      announce: 14d",
+            "app.yaml:14: units[0].forum.announce: announcing 14 days ahead is longer than the time between two forums"
+            " (every week on Tuesday at 15:00, as little as 7 days apart): use at most 7d",
+        ),
         ("email: dana@example.com,", "email: not-an-email,", "app.yaml:13: people[1].email: String should match pattern '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'"),
     ],
 )

@@ -34,8 +34,8 @@ def digests(*runtimes: Runtime) -> list:
 
 
 @pytest.fixture
-async def engines(shared_engines, sessions):
-    async with sessions() as session:
+async def engines(shared_engines):
+    async with Runtime(Settings(), shared_engines[0], None).sessions() as session:
         await f.sync(session, f.small_portfolio())
     return shared_engines
 
@@ -48,10 +48,9 @@ async def claims(engine) -> list[Digest]:
 async def test_nothing_is_posted_before_the_cron_moment_and_once_at_it(engines):
     first = process(engines[0], MONDAY_9 - timedelta(minutes=1))
     await first.tick()
-    posted_last_week = digests(first)
+    assert digests(first) == []  # the week to Mon 2 Mar ended before the portfolio was synced (at noon that day)
     await first.tick(MONDAY_9)
-    assert len(digests(first)) == len(posted_last_week) + 1
-    _, view = digests(first)[-1]
+    [(_, view)] = digests(first)
     assert view.title == "Weekly ML digest · week to Mon 9 Mar 2026"
     [chart] = view.attachments
     assert chart.filename == "portfolio-health-2026-03-09.png" and chart.content.startswith(b"\x89PNG")
@@ -101,3 +100,15 @@ async def test_the_scheduler_registers_the_digest_cron_in_the_workspace_time_zon
     assert str(job.trigger.timezone) == "America/New_York"
     fire = job.trigger.get_next_fire_time(None, datetime(2026, 3, 8, tzinfo=timezone.utc))
     assert fire.isoformat() == "2026-03-09T09:00:00-04:00"
+
+
+async def test_a_new_install_posts_no_digest_for_a_week_that_ended_before_it_existed(shared_engines):
+    installed = MONDAY_9 + timedelta(days=2)  # the Wednesday after the cron moment
+    async with Runtime(Settings(), shared_engines[0], None).sessions() as session:
+        await f.sync(session, f.small_portfolio(), installed)
+    bot = process(shared_engines[0], installed)
+    await bot.tick()
+    await bot.tick(installed + timedelta(days=3))
+    assert digests(bot) == [] and await claims(shared_engines[0]) == []
+    await bot.tick(MONDAY_9 + timedelta(weeks=1))  # the first cron moment after the install
+    assert [view.title for _, view in digests(bot)] == ["Weekly ML digest · week to Mon 16 Mar 2026"]

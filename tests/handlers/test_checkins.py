@@ -184,6 +184,13 @@ async def test_snooze_until_tomorrow_then_ask_again(sessions, asked):
     assert checkin.snoozed_until is None and checkin.status == "open"
 
 
+async def test_remind_me_tomorrow_on_a_friday_means_monday(sessions, asked):
+    reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=datetime(2026, 3, 6, 16, 0, tzinfo=timezone.utc))
+    assert "I'll ask again Mon 9 Mar 2026, 10:00" in reply.view.text
+    checkin, _ = await load(sessions, asked)
+    assert checkin.snoozed_until == datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc)
+
+
 async def test_snooze_refused_when_the_period_ends_first(sessions, asked):
     reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=TUESDAY + timedelta(days=6, hours=1))
     assert "period ends" in reply.view.text
@@ -223,6 +230,18 @@ async def test_stop_asking_me_removes_me_and_adds_the_new_person(sessions, asked
     # Bo already had this period's check-in: no second one.
     keys = [(c.person_id, c.period_key) for c in (await _all(sessions)) if c.model_id == churn.id]
     assert len(keys) == len(set(keys))
+
+
+async def test_stop_asking_me_and_who_was_named_instead_survive_the_next_app_yaml_sync(sessions, asked):
+    await submit(sessions, "ana", FormId.CHECKIN_REASSIGN, asked, {"person": "cy", "stop": "true"})
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio(), LATER + timedelta(hours=1))  # a restart: app.yaml still lists Ana, not Cy
+        churn, ana, cy = await f.model(session, "churn"), await f.person(session, "ana"), await f.person(session, "cy")
+        links = {s.person_id for s in (await session.exec(select(Stakeholder).where(Stakeholder.model_id == churn.id))).all()}
+    assert ana.id not in links and cy.id in links
+    await run_tick(sessions, TUESDAY + timedelta(weeks=1))
+    asked_next = {(c.model_id, c.person_id) for c in await _all(sessions) if c.period_key == "2026-03-10"}
+    assert (churn.id, ana.id) not in asked_next and (churn.id, cy.id) in asked_next
 
 
 async def _all(sessions):

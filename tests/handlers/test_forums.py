@@ -239,6 +239,55 @@ async def test_a_reminder_goes_into_the_announcements_thread_the_day_before(sess
     assert [b.label for b in view.buttons] == ["Going", "Can't make it", "Propose a topic"]
 
 
+async def test_a_reminder_that_catches_up_on_the_forums_own_day_says_today(sessions, portfolio):
+    messenger, _ = await announce(sessions)
+    morning = APRIL - timedelta(hours=5)  # the bot was down when the reminder was due, the day before
+    await run_tick(sessions, morning)
+    await deliver_due(sessions, messenger, POLICY, morning)
+    [(_, view, _)] = [s for s in messenger.sent if s[1].title.startswith("⏰")]
+    assert view.title == "⏰ Sales × ML review forum is today"
+    assert view.text.startswith("Today: Sales × ML review forum, Tue 7 Apr 2026, 15:00 (America/New_York).")
+
+
+async def test_announced_at_short_notice_one_message_says_when_the_forum_is(sessions):
+    first_start = APRIL - timedelta(hours=20)  # Monday evening: announcement and reminder are both due
+    async with sessions() as session:
+        await f.sync(session, forum_portfolio(), first_start)
+    messenger = RecordingMessenger()
+    for at in (first_start, first_start + timedelta(hours=1), APRIL - timedelta(minutes=5)):
+        await run_tick(sessions, at)
+        await deliver_due(sessions, messenger, POLICY, at)
+    [view] = [v for t, v, _ in messenger.sent if t.channel == "#sales"]
+    assert view.title.startswith("📅")
+    assert view.text.startswith("⏰ It is tomorrow: Tue 7 Apr 2026, 15:00 (America/New_York).\n")
+    assert await outbox(sessions, "forum.reminder") == []
+
+
+async def test_a_forums_reminder_goes_out_on_the_workday_before_it(sessions):
+    async with sessions() as session:
+        await f.sync(session, forum_portfolio(forum={**MONTHLY, "on": "first mon"}), SYNCED)
+    monday = datetime(2026, 4, 6, 19, 0, tzinfo=UTC)  # 15:00 in New York
+    messenger, _ = await announce(sessions, at=monday - timedelta(days=7))
+    friday = monday - timedelta(days=3)
+    for at in (friday - timedelta(minutes=1), friday):
+        await run_tick(sessions, at)
+        await deliver_due(sessions, messenger, POLICY, at)
+        if at < friday:
+            assert not any(v.title.startswith("⏰") for _, v, _ in messenger.sent)
+    [(_, view, _)] = [s for s in messenger.sent if s[1].title.startswith("⏰")]
+    assert view.title == "⏰ Sales × ML review forum is on Mon 6 Apr 2026"
+
+
+async def test_an_announce_lead_time_longer_than_the_cadence_is_refused_on_the_form(sessions, portfolio):
+    weekly = {"unit": "2", "every": "1 week", "on": "tue", "at": "10:00", "duration": "60m", "announce": "8d"}
+    reply = await submit(sessions, "lead", FormId.FORUM_SCHEDULE, "", weekly, SYNCED)
+    assert reply.view.errors == {
+        "announce": "announcing 8 days ahead is longer than the time between two forums (every week on Tuesday at 10:00, as little as 7 days apart): use at most 7d"
+    }
+    reply = await submit(sessions, "lead", FormId.FORUM_SCHEDULE, "", {**weekly, "announce": "7d"}, SYNCED)
+    assert reply.view.title == "Forum scheduled"
+
+
 async def test_only_leads_schedule_cancel_or_write_up_forums(sessions, portfolio):
     for text in ("/mlforum schedule Sales", "/mlforum cancel Sales", "/mlforum notes Sales"):
         reply = await command(sessions, "ana", text)
@@ -283,8 +332,13 @@ async def test_cancelling_an_announced_forum_tells_the_channel_and_the_series_go
     [(_, notice, thread)] = [s for s in messenger.sent if s[1].title.startswith("❌")]
     cancel = Calendar.from_ical(notice.attachments[0].content)
     assert thread.message_id == announcement_id(messenger) and cancel["method"] == "CANCEL" and cancel.walk("VEVENT")[0]["status"] == "CANCELLED"
+    assert "The series goes on: the next one is on Tue 5 May 2026, 15:00." in reply.view.text
+    assert [s.status for s in await forum_sessions(sessions)] == ["cancelled", "scheduled"]  # May's is laid out at once
+    listed = await command(sessions, "lead", "/mlforum", ANNOUNCED)
+    assert listed.view.sections[0].fields[0].value == "Tue 5 May 2026, 19:00 (your time)"
+    await run_tick(sessions, ANNOUNCED + timedelta(minutes=1))
     await run_tick(sessions, APRIL + timedelta(hours=2))
-    assert [s.status for s in await forum_sessions(sessions)] == ["cancelled", "scheduled"]  # May's is laid out
+    assert [s.status for s in await forum_sessions(sessions)] == ["cancelled", "scheduled"]
     assert (await act(sessions, "ana", ActionId.FORUM_RSVP_GOING, fs.id, ANNOUNCED)).view.text.startswith("That forum was cancelled")
 
 
@@ -351,6 +405,33 @@ async def test_after_a_forum_the_leads_record_notes_and_owners_are_followed_up_u
         upcoming = [s for s in await forum_sessions(sessions) if s.starts_at == may][0]
         items = await forum_store.list_agenda(session=session, session_id=upcoming.id)
     assert [i.title for i in items if i.kind == "action_item"] == ["Ana: Share the CRM change log"]
+
+
+async def test_action_item_follow_ups_go_out_at_ten_in_the_morning_on_workdays_whenever_the_notes_were_entered(sessions, portfolio):
+    messenger, fs = await announce(sessions)
+    await run_tick(sessions, APRIL + timedelta(hours=1))
+    entered = datetime(2026, 4, 8, 16, 30, tzinfo=UTC)  # the day after, in the afternoon; Owner's item is due that very day
+    values = {"notes": "Drift.", "item_1": "Retrain", "owner_1": "owner", "due_1": "2026-04-08", "item_2": "Share the log", "owner_2": "ana", "due_2": "2026-04-11"}
+    assert (await submit(sessions, "lead", FormId.FORUM_NOTES, fs.id, values, entered)).view.title == "Forum notes saved"
+
+    async def next_followups():
+        async with sessions() as session:
+            return {i.text: i.next_followup_at for i in (await session.exec(select(ActionItem))).all()}
+
+    # Owner was told at once, so the next word is a week on at 10:00; Ana's item is due on a Saturday, so Monday at 10:00.
+    assert await next_followups() == {"Retrain": datetime(2026, 4, 15, 10, 0, tzinfo=UTC), "Share the log": datetime(2026, 4, 13, 10, 0, tzinfo=UTC)}
+    assert (await run_tick(sessions, entered + timedelta(minutes=1))).followups == 0
+    assert (await run_tick(sessions, datetime(2026, 4, 13, 10, 0, tzinfo=UTC))).followups == 1
+    assert (await run_tick(sessions, datetime(2026, 4, 15, 10, 7, tzinfo=UTC))).followups == 1  # a tick a few minutes late
+    assert await next_followups() == {"Retrain": datetime(2026, 4, 22, 10, 0, tzinfo=UTC), "Share the log": datetime(2026, 4, 20, 10, 0, tzinfo=UTC)}
+    # An owner who is away is followed up the morning they are back, not before.
+    async with sessions() as session:
+        ana = await f.person(session, "ana")
+        ana.away_until = date(2026, 4, 21)
+        session.add(ana)
+        await session.commit()
+    assert (await run_tick(sessions, datetime(2026, 4, 20, 10, 0, tzinfo=UTC))).followups == 0
+    assert (await next_followups())["Share the log"] == datetime(2026, 4, 22, 10, 0, tzinfo=UTC)
 
 
 async def test_the_forum_list_shows_each_visible_forum_and_hides_the_others(sessions, portfolio):

@@ -179,3 +179,31 @@ async def test_models_not_yet_deployed_and_retired_models_are_not_asked_about(se
     async with sessions() as session:
         demand = (await session.exec(select(MLModel).where(MLModel.key == "demand"))).one()
     assert {k[0] for k in await checkin_keys(sessions)} == {demand.id}
+
+
+async def test_no_reminder_reaches_someone_away_and_the_first_comes_the_morning_they_are_back(sessions, portfolio):
+    await run_tick(sessions, TUESDAY)  # Ana is asked about churn and demand, then goes away until Thursday
+    async with transaction(sessions) as session:
+        ana = await f.person(session, "ana")
+        ana.away_until = date(2026, 3, 5)
+        session.add(ana)
+    assert (await run_tick(sessions, TUESDAY + timedelta(days=1))).reminded == 2  # Bo and Cy only
+    assert (await run_tick(sessions, TUESDAY + timedelta(days=2))).reminded == 2  # their second; Ana is still away
+    reminders = await outbox(sessions, "checkin.reminder")
+    assert ana.id not in {m.person_id for m in reminders}
+    friday = datetime(2026, 3, 6, 10, 0, tzinfo=timezone.utc)  # back: the morning after, at the cadence's time
+    assert (await run_tick(sessions, friday - timedelta(minutes=1))).reminded == 0
+    assert (await run_tick(sessions, friday)).reminded == 2
+    ana_reminders = [m.key for m in await outbox(sessions, "checkin.reminder") if m.person_id == ana.id]
+    assert len(ana_reminders) == 2 and all(key.endswith(":reminder:1") for key in ana_reminders)
+
+
+async def test_reminders_go_out_on_the_recipients_workdays_only(sessions, portfolio):
+    policy = f.POLICY.__class__(timezone="UTC", default_cadence=f.POLICY.default_cadence, reminder_after=timedelta(days=4), max_reminders=2)
+    await run_tick(sessions, TUESDAY, policy)
+    saturday = TUESDAY + timedelta(days=4)
+    assert (await run_tick(sessions, saturday, policy)).reminded == 0
+    assert (await run_tick(sessions, saturday + timedelta(days=1), policy)).reminded == 0
+    # Cy lives in Tokyo, where Monday 10:00 comes nine hours before it does in UTC.
+    assert (await run_tick(sessions, datetime(2026, 3, 9, 1, 0, tzinfo=timezone.utc), policy)).reminded == 1
+    assert (await run_tick(sessions, datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc), policy)).reminded == EXPECTED - 1

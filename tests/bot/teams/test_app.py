@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import aiohttp
 from sqlmodel import select
@@ -170,10 +171,11 @@ async def test_a_team_install_learns_its_channels_and_the_digest_posts_there(bot
         names = {r.name for r in (await session.exec(select(ConversationReference).where(ConversationReference.scope == "channel"))).all()}
     assert names == {"General", "ml-digest", "sales-ml"}
 
-    await teams.runtime.tick(TUESDAY)  # last Monday's digest is caught up, into the channel app.yaml names (teams:ml-digest)
+    first_digest = TUESDAY + timedelta(days=6, hours=-1)  # the first Monday 09:00 after the install (synced on a Monday at noon)
+    await teams.runtime.tick(first_digest)  # into the channel app.yaml names (teams:ml-digest)
     posted = [c for c in connector.sent("send") if c.conversation == "19:digest@thread.tacv2"]
     assert len(posted) == 1 and "digest" in texts(posted[0].body["attachments"][0]["content"]).lower()
-    await teams.runtime.tick(TUESDAY)
+    await teams.runtime.tick(first_digest + timedelta(hours=1))
     assert len([c for c in connector.sent("send") if c.conversation == "19:digest@thread.tacv2"]) == 1
 
     # An announcement's RSVP counts are rewritten in place through the outbox: the same post is updated.
