@@ -24,6 +24,7 @@ from bot.logs import hold_payload_loggers
 from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
 from bot.shell.render import to_text
+from handlers.text import plural
 from storage.db import DatabaseNotReady, is_sqlite, normalize_url
 
 DEMO_DATABASE = "mlpulse-demo.db"
@@ -220,7 +221,7 @@ def _tick(args) -> int:
             moment = args.at or runtime.clock.now()
             if args.dry_run:
                 pending = await runtime.preview_tick(moment)
-                print(f"Dry run at {moment.isoformat()}: {len(pending)} message(s) would be sent.")
+                print(f"Dry run at {moment.isoformat()}: {plural(len(pending), 'message')} would be sent.")
                 for recipient, view in pending:
                     print(f"→ {recipient}: {view.title or view.text[:70]}")
                 return 0

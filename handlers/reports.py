@@ -78,6 +78,14 @@ NEXT = {
     Status.RESOLVED: (Status.OPEN,),
     Status.WONT_FIX: (Status.OPEN,),
 }
+# How a reporter hears of a move: "Your report … is now being analysed".
+STATUS_NEWS = {
+    Status.OPEN: "is now open",
+    Status.TRIAGED: "is now triaged",
+    Status.ANALYSING: "is now being analysed",
+    Status.RESOLVED: "is now resolved",
+    Status.WONT_FIX: "is now closed without a fix",
+}
 MOVE_LABELS = {
     Status.TRIAGED: "Triage…",
     Status.ANALYSING: "Start analysis…",
@@ -339,14 +347,14 @@ async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) 
         Field("Model", model.name),
         Field("Status", STATUS_LABELS[Status(report.status)]),
         Field("Impact", report.impact),
-        Field("Filed", when(report.created_at, tz)),
+        Field("Filed", when(report.created_at, tz, yours=True)),
     ]
     if report.root_cause:
         fields.append(Field("Root cause", _label(ROOT_CAUSES, report.root_cause)))
     sections = [Section(fields=tuple(fields))]
     if report.resolution:
         sections.append(Section(text=f"Outcome: {report.resolution}"))
-    history = "\n".join(f"• {when(e.at, tz)}: {STATUS_LABELS[Status(e.to_status)]}" for e in events)
+    history = "\n".join(f"• {when(e.at, tz, yours=True)}: {STATUS_LABELS[Status(e.to_status)]}" for e in events)
     sections.append(Section(text=f"History:\n{history}"))
     return Reply(Message(f"Report {report.receipt_code}", report.what_happened, tuple(sections)), ReplyMode.EPHEMERAL)
 
@@ -576,7 +584,7 @@ async def render_outbound(session: AsyncSession, kind: str, subject_id: int, rec
             return None
         model = await portfolio_store.get_model(session=session, model_id=report.model_id)
         actor = await people_store.get_person(session=session, person_id=event.actor_id) if event.actor_id else None
-        text = f"Your report about {model.name} ({report.receipt_code}) is now {STATUS_LABELS[Status(event.to_status)].lower()}"
+        text = f"Your report about {model.name} ({report.receipt_code}) {STATUS_NEWS[Status(event.to_status)]}"
         text += f", moved by {actor.display_name}." if actor else "."
         if event.note:
             text += f"\n{event.note}"
@@ -602,6 +610,7 @@ async def render_outbound(session: AsyncSession, kind: str, subject_id: int, rec
             report.what_happened,
             (Section(fields=fields),),
             buttons=(Button(ActionId.REPORT_VIEW, "View report", str(report.id)),),
-            footer=f"Receipt {report.receipt_code} · the model's owner has been told",
+            # A channel post: the receipt code is the reporter's key to the report, never shown to all.
+            footer="The model's owner has been told.",
         )
     raise ValueError(f"unknown report message kind {kind!r}")

@@ -20,7 +20,7 @@ from bot.shell.render import describe_input, form_header, to_text
 from handlers import router
 from handlers.checkins import person_zone
 from handlers.periods import parse_duration
-from handlers.text import when
+from handlers.text import plural, when
 from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode, form_errors
 from storage import people as people_store
 from storage.models import Person
@@ -96,7 +96,7 @@ class Shell:
             await self.handle(line.strip())
 
     def _prompt(self) -> str:
-        return f"\n[{self.actor.key} · {when(self.clock.now(), self.tz)}]> "
+        return f"\n[{self.actor.key} · {when(self.clock.now(), self.tz, yours=True)}]> "
 
     def _who(self) -> str:
         return f"{self.actor.display_name} ({self.actor.key}{', ML lead' if self.actor.is_lead else ''})"
@@ -118,7 +118,7 @@ class Shell:
         elif word == "people":
             await self.list_people()
         elif word == "now":
-            self.write(f"It is {when(self.clock.now(), self.tz)} for you ({self.clock.now():%Y-%m-%d %H:%M} UTC).")
+            self.write(f"It is {when(self.clock.now(), self.tz, yours=True)}: {self.clock.now():%Y-%m-%d %H:%M} UTC.")
         elif word == "advance":
             await self.advance(rest)
         elif word == "tick":
@@ -240,21 +240,21 @@ class Shell:
             await self.tick(self.clock.now())
         self.clock.set(target)
         await self._tick_quietly()
-        self.write(f"⏩ It is now {when(self.clock.now(), self.tz)}.")
+        self.write(f"⏩ It is now {when(self.clock.now(), self.tz, yours=True)}.")
 
     async def tick(self, moment: datetime) -> None:
         result = await self.runtime.tick(moment)
         w = result.work
         parts = [
-            f"{w.created} check-in{'s' if w.created != 1 else ''} sent" if w.created else "",
-            f"{w.reminded} reminder{'s' if w.reminded != 1 else ''}" if w.reminded else "",
+            f"{plural(w.created, 'check-in')} sent" if w.created else "",
+            plural(w.reminded, "reminder") if w.reminded else "",
             f"{w.expired} expired without an answer" if w.expired else "",
             f"{w.skipped_away} skipped (away)" if w.skipped_away else "",
-            f"{w.forums} forum message{'s' if w.forums != 1 else ''} (announced, reminded or wrapped up)" if w.forums else "",
-            f"{w.followups} action-item reminder{'s' if w.followups != 1 else ''}" if w.followups else "",
+            f"{plural(w.forums, 'forum message')} (announced, reminded or wrapped up)" if w.forums else "",
+            plural(w.followups, "action-item reminder") if w.followups else "",
         ]
         summary = ", ".join(p for p in parts if p) or "nothing due"
-        self.write(f"⏱  {when(moment, self.tz)}: {summary}.")
+        self.write(f"⏱  {when(moment, self.tz, yours=True)}: {summary}.")
 
     async def _tick_quietly(self) -> None:
         await self.runtime.tick(self.clock.now())
