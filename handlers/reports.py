@@ -39,7 +39,7 @@ from handlers.checkins import person_zone
 from handlers.context import Context, Policy
 from handlers.health import refresh_model_health
 from handlers.periods import zone
-from handlers.pickers import model_choices, named_model, picked_model, picked_person
+from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_person
 from handlers.text import day, too_long, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
 from storage import checkins as checkin_store
@@ -222,10 +222,10 @@ async def handle_report_command(session: AsyncSession, ctx: Context, args: str) 
         return await handle_status_by_code(session, ctx, words[1])
     if not words:
         return _open(await report_form(session, ctx))
-    model = await named_model(session, args)
-    if model is not None:
-        return _open(await report_form(session, ctx, model))
-    return _open(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."))
+    match = await match_model(session, args)
+    if match.found is not None:
+        return _open(await report_form(session, ctx, match.found))
+    return _open(await report_form(session, ctx, intro=f"{no_such_model(args, match)} Choose it from the list below."))
 
 
 async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
@@ -247,7 +247,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     frequency = (values.get("frequency") or "").strip() or None
     errors: dict[str, str] = {}
     if model is None:
-        errors["model"] = "Choose the model this is about."
+        errors["model"] = await model_error(session, values.get("model"), "Choose the model this is about.")
     if not what:
         errors["what_happened"] = "Tell us what happened: a sentence or two is enough."
     elif long := too_long(what, TEXT_LIMIT):

@@ -18,7 +18,8 @@ from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, model_cadence, person_zone
 from handlers.context import Context
 from handlers.health import ATTENTION, HEALTH_EMOJI, Answer, Health, count_portfolio
-from handlers.matching import best_match
+from handlers.matching import best_match, fold
+from handlers.pickers import match_model
 from handlers.text import ago, day, percent, plural, when
 from handlers.views import PAGE_SIZE, Button, Field, Message, Reply, ReplyMode, Section, Style, notice
 from storage import checkins as checkin_store
@@ -186,13 +187,19 @@ async def unit_page(session: AsyncSession, ctx: Context, unit_id: int, page: int
 
 
 async def model_by_name(session: AsyncSession, ctx: Context, name: str) -> Reply:
-    """Show one model, found by a key or name that may be misspelt."""
-    names = await portfolio_store.list_model_names(session=session)
-    match = best_match(name, [(model_id, (key, title)) for model_id, key, title in names])
-    if match.found is None:
-        titles = {model_id: title for model_id, _, title in names}
-        return _suggest("model", name, [Button(ActionId.STATUS_MODEL, titles[i], str(i)) for i in match.suggestions], "/mlstatus churn")
-    return await model_detail(session, ctx, match.found)
+    """Show one model, found by a key or name that may be misspelt; a unit's name offers that unit."""
+    match = await match_model(session, name, include_retired=True)
+    if match.found is not None:
+        return await model_detail(session, ctx, match.found.id)
+    buttons = [Button(ActionId.STATUS_MODEL, m.name, str(m.id)) for m in match.suggestions]
+    unit = best_match(name, [(u, (u.name,)) for u in await people_store.list_units(session=session)]).found
+    if unit is not None:
+        offer = Button(ActionId.STATUS_UNIT, f"Unit {unit.name}", str(unit.id), Style.PRIMARY)
+        if fold(unit.name) == fold(name):  # the unit's very name: the models it loosely resembles are noise
+            buttons = []
+        text = f"{unit.name} is a business unit: /mlstatus unit {unit.name} shows its models." + (" Or did you mean one of these models?" if buttons else "")
+        return Reply(Message(f"No model called “{name}”", text, buttons=(offer, *buttons)), ReplyMode.EPHEMERAL)
+    return _suggest("model", name, buttons, "/mlstatus churn")
 
 
 def _suggest(kind: str, name: str, buttons: list[Button], example: str) -> Reply:

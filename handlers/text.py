@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,11 @@ def ago(moment: datetime | None, now: datetime) -> str:
             text = plural(int(seconds // size), unit)
             return f"in {text}" if future else f"{text} ago"
     return "just now"
+
+
+def either(names: Sequence[str]) -> str:
+    """Offer a choice in words, e.g. 'A', 'A or B', 'A, B or C'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def too_long(text: str | None, limit: int) -> str | None:

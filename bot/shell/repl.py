@@ -20,6 +20,7 @@ from bot.shell.render import describe_input, form_header, to_text
 from handlers import router
 from handlers.checkins import person_zone
 from handlers.periods import parse_duration
+from handlers.pickers import picked_person
 from handlers.text import plural, when
 from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode, form_errors
 from storage import people as people_store
@@ -192,11 +193,11 @@ class Shell:
 
     async def switch(self, who: str) -> None:
         async with self.runtime.sessions() as session:
-            matches = await people_store.find_people(session=session, text=who)
-        if len(matches) != 1:
-            self.write(f"{'Nobody' if not matches else 'More than one person'} matches “{who}”. Type people to see everyone.")
+            person, error = await picked_person(session, who)
+        if error:
+            self.write(f"{error} Type people to see everyone.")
             return
-        self.actor = matches[0]
+        self.actor = person
         self.write(f"You are now {self._who()}.")
 
     async def list_people(self) -> None:
@@ -261,14 +262,14 @@ class Shell:
 
 
 async def resolve_person(runtime: Runtime, who: str | None) -> Person:
-    """Find the person to act as: by key, email or display name; the first lead by default."""
+    """Find the person to act as, named as anywhere else (key, email, name, without case or accents); the first lead by default."""
     async with runtime.sessions() as session:
         if who:
-            matches = await people_store.find_people(session=session, text=who)
-            if len(matches) != 1:
+            person, error = await picked_person(session, who)
+            if error:
                 known = ", ".join(p.key for p in await people_store.list_people(session=session))
-                raise LookupError(f"--as {who!r} matches {'nobody' if not matches else 'more than one person'}; people: {known}")
-            return matches[0]
+                raise LookupError(f"--as: {error} People: {known}")
+            return person
         leads = await people_store.list_people(session=session, leads_only=True)
         people = leads or await people_store.list_people(session=session)
         if not people:

@@ -370,7 +370,9 @@ async def test_the_forum_list_shows_each_visible_forum_and_hides_the_others(sess
     assert section.text.startswith("Sales × ML review forum: every month on the first Tuesday at 15:00 (America/New_York), 60 minutes")
     assert [b.label for b in section.buttons] == ["Propose a topic", "Cancel this one"]
     assert (await command(sessions, "cy", "/mlforum list", SYNCED)).view.text.startswith("No review forums are scheduled for your units yet.")
-    unknown = await command(sessions, "lead", "/mlforum cancel Salse", SYNCED)
+    typo = await command(sessions, "lead", "/mlforum cancel Salse", SYNCED)
+    assert typo.view.title == "Cancel the Sales × ML review forum?"  # a clear typo is taken
+    unknown = await command(sessions, "lead", "/mlforum cancel Sales team", SYNCED)
     assert "Did you mean: Sales?" in unknown.view.text
     assert (await command(sessions, "lead", "/mlforum frobnicate")).view.title == "I don't know that forum command"
 

@@ -102,7 +102,7 @@ async def test_a_problems_answer_offers_the_report_first(sessions, portfolio):
     ("changes", "field", "message"),
     [
         ({"model": ""}, "model", "Choose the model"),
-        ({"model": "no-such-model"}, "model", "Choose the model"),
+        ({"model": "no-such-model"}, "model", "No model is called “no-such-model”."),
         ({"what_happened": "   "}, "what_happened", "Tell us what happened"),
         ({"what_happened": "x" * 3001}, "what_happened", "under 3000 characters (it has 3001)"),
         ({"since": "2026-03-09"}, "since", "in the future"),
