@@ -122,14 +122,17 @@ class PortfolioCounts:
 
     @property
     def total(self) -> int:
+        """Count every active model."""
         return sum(self.by_health.values())
 
     @property
     def attention(self) -> int:
+        """Count the models that need attention."""
         return sum(self.by_health[h] for h in ATTENTION)
 
     @property
     def in_use(self) -> int:
+        """Count the models in use."""
         return sum(self.by_health[h] for h in IN_USE)
 
     def line(self) -> str:

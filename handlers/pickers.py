@@ -87,9 +87,12 @@ def _person_names(person: Person) -> tuple[str, ...]:
 
 async def picked_person(session: AsyncSession, text: str) -> tuple[Person | None, str | None]:
     """Return the one person `text` names, or an error that says what to type instead."""
+    return _find_person(text, await people_store.list_people(session=session, declared_only=False))
+
+
+def _find_person(text: str, everyone: Sequence[Person]) -> tuple[Person | None, str | None]:
     who = text.strip().lstrip("@")
     needle = fold(who)
-    everyone = await people_store.list_people(session=session, declared_only=False)
     matches = [p for p in everyone if needle in map(fold, _person_names(p))]
     if not matches:  # a first or last name: "tomas" for Tomás Silva
         matches = [p for p in everyone if needle in fold(p.display_name).split()]
@@ -110,8 +113,9 @@ def _who(people: Sequence[Person]) -> str:
 async def picked_people(session: AsyncSession, text: str) -> tuple[list[Person], str | None]:
     """Return the people a comma-separated list names (each once), or the first error."""
     people: dict[int, Person] = {}
+    everyone = await people_store.list_people(session=session, declared_only=False)
     for part in (p for p in text.split(",") if p.strip()):
-        person, error = await picked_person(session, part)
+        person, error = _find_person(part, everyone)
         if error:
             return [], error
         people[person.id] = person
