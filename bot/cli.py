@@ -24,6 +24,7 @@ from bot.logs import hold_payload_loggers
 from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
 from bot.shell.render import to_text
+from handlers.text import plural
 from storage.db import DatabaseNotReady, is_sqlite, normalize_url
 
 DEMO_DATABASE = "mlpulse-demo.db"
@@ -221,7 +222,7 @@ def _tick(args) -> int:
             if args.dry_run:
                 pending = await runtime.preview_tick(moment)
                 updates = sum(update for _, _, update in pending)
-                print(f"Dry run at {moment.isoformat()}: {len(pending) - updates} message(s) would be sent, {updates} updated in place.")
+                print(f"Dry run at {moment.isoformat()}: {plural(len(pending) - updates, 'message')} would be sent, {updates} updated in place.")
                 for recipient, view, update in pending:
                     print(f"{'↻' if update else '→'} {recipient}: {view.title or view.text[:70]}")
                 return 0

@@ -21,9 +21,9 @@ from icalendar import Calendar, Event, Timezone
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import ActionId
-from handlers.health import HEALTH_EMOJI, Health
+from handlers.health import ATTENTION, HEALTH_EMOJI, Health
 from handlers.periods import Cadence, zone
-from handlers.text import day, when
+from handlers.text import day, plural, when
 from handlers.views import Attachment, Button, Field, Message, Section, Style
 from storage import forums as forum_store
 from storage import portfolio as portfolio_store
@@ -31,7 +31,6 @@ from storage import reports as report_store
 from storage import stories as story_store
 from storage.models import AgendaItem, BusinessUnit, ForumSession, ReviewForum
 
-ATTENTION = (Health.DEGRADED, Health.ABANDONED, Health.SILENT)
 ROWS = 8
 STORY_LOOKBACK = timedelta(days=30)
 IMPACT_EMOJI = {"critical": "🔴", "major": "🟠", "minor": "🟡", "none": "⚪"}
@@ -59,31 +58,31 @@ async def build_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewFor
 
     def more(kind: str, total: int, shown: int, what: str) -> None:
         if total > shown:
-            add(kind, None, f"… and {total - shown} more {what}")
+            add(kind, None, f"… and {plural(total - shown, 'more ' + what)}")
 
     reports = await report_store.list_open_reports_for_units(session=session, unit_ids=[unit.id], limit=ROWS)
     for report, model in reports:
         since = day(report.created_at.astimezone(zone(fs.timezone)).date())
         add("report", report.id, f"{IMPACT_EMOJI.get(report.impact, '')} {report.impact} · {model.name}: {_short(report.what_happened)} ({report.status}, filed {since})")
     if len(reports) == ROWS:
-        more("report", await report_store.count_open_reports_for_units(session=session, unit_ids=[unit.id]), ROWS, "open reports")
+        more("report", await report_store.count_open_reports_for_units(session=session, unit_ids=[unit.id]), ROWS, "open report")
 
     models = await portfolio_store.list_models(session=session, unit_ids=[unit.id], healths=ATTENTION, limit=ROWS)
     for model, _, owner in models:
         add("model", model.id, f"{HEALTH_EMOJI[Health(model.health)]} {model.name} ({owner.display_name}) — {model.health}: {model.health_reason}")
     if len(models) == ROWS:
-        more("model", await portfolio_store.count_models(session=session, unit_ids=[unit.id], healths=ATTENTION), ROWS, "models")
+        more("model", await portfolio_store.count_models(session=session, unit_ids=[unit.id], healths=ATTENTION), ROWS, "model")
 
     topics = [t for t in await forum_store.list_open_topics(session=session, unit_id=unit.id, limit=ROWS + 1) if t.created_at < fs.starts_at]
     for topic in topics[:ROWS]:
         add("topic", topic.id, f"“{_short(topic.text, 200)}”")
-    more("topic", len(topics), min(len(topics), ROWS), "topics")
+    more("topic", len(topics), min(len(topics), ROWS), "topic")
 
     open_items = await forum_store.list_open_action_items(session=session, forum_id=forum.id, before=fs.starts_at, limit=ROWS + 1)
     for item, owner in open_items[:ROWS]:
         due = f" (due {day(item.due_on)})" if item.due_on else ""
         add("action_item", item.id, f"{owner.display_name}: {_short(item.text, 200)}{due}")
-    more("action_item", len(open_items), min(len(open_items), ROWS), "action items")
+    more("action_item", len(open_items), min(len(open_items), ROWS), "action item")
 
     last = await forum_store.get_last_held_session(session=session, forum_id=forum.id, before=fs.starts_at)
     since = last.starts_at if last else fs.starts_at - STORY_LOOKBACK
@@ -123,7 +122,7 @@ def announcement_view(
 ) -> Message:
     """Return the announcement of a session: when, the agenda, RSVP counts and buttons, and the .ics invite."""
     tz = zone(reader_zone or fs.timezone)
-    starts = f"{when(fs.starts_at, tz)} ({tz.key})"
+    starts = when(fs.starts_at, tz)
     minutes = int((fs.ends_at - fs.starts_at).total_seconds() // 60)
     cadence = Cadence.from_json(forum.schedule).describe()
     fields = (Field("When", starts), Field("Length", f"{minutes} minutes"), Field("RSVPs", rsvp_summary(counts)))
@@ -170,7 +169,7 @@ def to_ics(fs: ForumSession, unit: BusinessUnit, items: Sequence[AgendaItem], *,
     if unit.channel:
         event.add("location", unit.channel)
     agenda = "\n".join(f"- {i.title}" for i in items) or "Nothing on the agenda yet."
-    event.add("description", f"Agenda ({len(items)} items):\n{agenda}")
+    event.add("description", f"Agenda ({plural(len(items), 'item')}):\n{agenda}")
     # The zone's rules for the years around the event only: enough for any calendar, a
     # fraction of the size of the full history.
     year = fs.starts_at.year

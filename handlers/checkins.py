@@ -20,7 +20,7 @@ from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
 from handlers.periods import Cadence, local_instant, next_due_after, next_workday, zone
 from handlers.pickers import picked_person
-from handlers.text import day, too_long, when
+from handlers.text import day, plural, too_long, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
@@ -453,12 +453,12 @@ async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
         )
     sections = tuple(
         Section(
-            text=f"Is your team still using {model.name}? (asked {when(checkin.due_at, tz)})",
+            text=f"Is your team still using {model.name}? (asked {when(checkin.due_at, tz, yours=True)})",
             buttons=answer_buttons(checkin.id, snooze=checkin.snoozed_until is None),
         )
         for checkin, model in pending
     )
-    intro = f"{len(pending)} check-in{'s' if len(pending) != 1 else ''} waiting for your answer."
+    intro = f"{plural(len(pending), 'check-in')} waiting for your answer."
     return Reply(
         Message("Your check-ins", "\n".join(t for t in (intro, away) if t), sections=sections, buttons=(Button(ActionId.AWAY_SET, "Set away dates"),)),
         ReplyMode.EPHEMERAL,

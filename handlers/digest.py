@@ -9,8 +9,10 @@ all end with one post: whoever inserts the claim first queues it, everyone else
 inserts nothing. A bot that was down for three weeks posts the current week only,
 and a new install posts nothing until the first cron moment after it began.
 
-The content is computed when the message is sent, for the seven days up to the
-cron moment, against the seven days before.
+The content is computed when the message is sent: the week's figures for the seven
+days up to the cron moment, against the seven days before; the portfolio's counts by
+health, and the models that need attention, as they are at sending, counted exactly
+as `/mlstatus` counts them (`count_portfolio`), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.actions import ActionId
 from handlers.charts import health_chart
 from handlers.context import Policy
-from handlers.health import HEALTH_EMOJI, Health
+from handlers.health import ATTENTION, HEALTH_EMOJI, Health, PortfolioCounts, count_portfolio
 from handlers.periods import zone
 from handlers.scheduled import BATCH, TickReport
 from handlers.text import day, percent, when
@@ -41,9 +43,7 @@ from storage.models import MessageKind
 
 WEEK = timedelta(days=7)
 CHART_WEEKS = 12
-ATTENTION = (Health.DEGRADED, Health.ABANDONED, Health.SILENT)
 ATTENTION_ROWS = 8
-IN_USE = (Health.HEALTHY, Health.DEGRADED)
 # A cron that fires every minute would otherwise be walked 10,080 times a tick.
 MAX_CRON_STEPS = 2_000
 
@@ -144,8 +144,12 @@ async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -
     """Return the digest of the seven days up to `until`: numbers, attention, forums, stories and the chart."""
     tz = zone(policy.timezone)
     since, before = until - WEEK, until - 2 * WEEK
+    # The portfolio as it is now, as /mlstatus counts it, is the chart's last column: the
+    # headline, the chart and /mlstatus agree even when the post goes out after its moment.
+    counts = await count_portfolio(session)
     weekly = await health_by_week(session, until)
-    in_use = Numbers(*(sum(counts[h] for h in IN_USE) for _, counts in (weekly[-1], weekly[-2])))
+    weekly[-1] = (weekly[-1][0], counts.by_health)
+    in_use = Numbers(counts.in_use, PortfolioCounts(weekly[-2][1]).in_use)
 
     def rate(answered: int, expired: int) -> float | None:
         return answered / (answered + expired) if answered + expired else None
@@ -172,7 +176,7 @@ async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -
             )
         )
     ]
-    total = await portfolio_store.count_models(session=session, healths=ATTENTION)
+    total = counts.attention
     attention = await portfolio_store.list_models(session=session, healths=ATTENTION, limit=ATTENTION_ROWS)
     sections.append(Section(text=f"Needs attention ({total}):" if total else "Nothing needs attention this week."))
     sections += [
@@ -191,13 +195,11 @@ async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -
 
     local_end = until.astimezone(tz).date()
     chart = health_chart([t.astimezone(tz).date() for t, _ in weekly], [c for _, c in weekly], f"Portfolio health, {CHART_WEEKS} weeks to {day(local_end)}")
-    counts = weekly[-1][1]
-    summary = " · ".join(f"{HEALTH_EMOJI[h]} {counts.get(h, 0)} {h}" for h in Health)
     return Message(
         title=f"Weekly ML digest · week to {day(local_end)}",
-        text=summary,
+        text=counts.line(),
         sections=tuple(sections),
-        footer="Figures for the seven days to the digest's time, against the seven days before.",
+        footer="The week's figures cover the seven days to the digest's time, against the seven days before; the health counts are the portfolio as it is now.",
         attachments=(Attachment(f"portfolio-health-{local_end.isoformat()}.png", chart, f"Portfolio health, last {CHART_WEEKS} weeks"),),
     )
 

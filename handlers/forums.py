@@ -57,7 +57,7 @@ from handlers.periods import (
 )
 from handlers.pickers import picked_person
 from handlers.scheduled import BATCH, TickReport
-from handlers.text import day, relative_day, too_long, when
+from handlers.text import day, plural, relative_day, too_long, when
 from handlers.views import Attachment, Button, Choice, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import delivery as delivery_store
 from storage import forums as forum_store
@@ -100,7 +100,7 @@ class Schedule:
 
 def describe(forum: ReviewForum, unit: BusinessUnit) -> str:
     """Say a forum's schedule in words, e.g. 'every month on the first Tuesday at 15:00 (Europe/Berlin), 60 minutes'."""
-    return f"{Cadence.from_json(forum.schedule).describe()} ({unit.timezone}), {forum.duration_minutes} minutes, announced {forum.announce_days_ahead} days ahead"
+    return f"{Cadence.from_json(forum.schedule).describe()} ({unit.timezone}), {forum.duration_minutes} minutes, announced {plural(forum.announce_days_ahead, 'day')} ahead"
 
 
 async def save_forum(session: AsyncSession, unit: BusinessUnit, schedule: Schedule, now: datetime, *, from_config: bool) -> ReviewForum:
@@ -352,7 +352,7 @@ async def handle_list(session: AsyncSession, ctx: Context) -> Reply:
     sections = []
     for forum, unit in forums:
         fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
-        fields = [Field("Next", f"{when(fs.starts_at, tz)} (your time)" if fs else "not scheduled")]
+        fields = [Field("Next", when(fs.starts_at, tz, yours=True) if fs else "not scheduled")]
         buttons = [Button(ActionId.FORUM_PROPOSE, "Propose a topic", str(unit.id))]
         if fs is not None:
             fields.append(Field("RSVPs", rsvp_summary(await forum_store.count_rsvps(session=session, session_id=fs.id))))
@@ -460,7 +460,7 @@ async def _cancel(session: AsyncSession, ctx: Context, name: str) -> Reply:
     return Reply(
         Message(
             f"Cancel the {forum_title(unit)}?",
-            f"The next one is on {when(fs.starts_at, tz)} (your time). Cancel just that one, or stop the series; whoever was invited is told.",
+            f"The next one is on {when(fs.starts_at, tz, yours=True)}. Cancel just that one, or stop the series; whoever was invited is told.",
             buttons=(
                 Button(ActionId.FORUM_CANCEL_CONFIRM, f"Cancel {day(fs.starts_at.astimezone(zone(fs.timezone)).date())}", str(fs.id), Style.DANGER),
                 Button(ActionId.FORUM_STOP, "Stop the series", str(forum.id), Style.DANGER),
@@ -479,7 +479,7 @@ async def handle_cancel_prompt(session: AsyncSession, ctx: Context, value: str) 
     forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
     unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
     told = " Everyone who saw the announcement is told, and it cannot be undone." if fs.announced_at else " It cannot be undone."
-    text = f"The {forum_title(unit)} on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy))} (your time) will not take place.{told} The series goes on."
+    text = f"The {forum_title(unit)} on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)} will not take place.{told} The series goes on."
     buttons = (Button(ActionId.FORUM_CANCEL_CONFIRM, "Yes, cancel it", str(fs.id), Style.DANGER),)
     return Reply(Message(f"Cancel the {forum_title(unit)}?", text, buttons=buttons), ReplyMode.EPHEMERAL)
 
@@ -512,7 +512,7 @@ async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
     forum.from_config = False
     cancelled = await stop_series(session, forum, unit, ctx.now)
     return Reply(
-        Message("Forum series stopped", f"The {forum_title(unit)} will not meet again ({cancelled} upcoming session(s) cancelled). /mlforum schedule starts it again."),
+        Message("Forum series stopped", f"The {forum_title(unit)} will not meet again ({plural(cancelled, 'upcoming session')} cancelled). /mlforum schedule starts it again."),
         ReplyMode.REPLACE,
     )
 
@@ -536,7 +536,7 @@ async def _rsvp(session: AsyncSession, ctx: Context, value: str, response: str) 
         await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the counts, on every copy
     forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
     unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
-    starts = f"{when(fs.starts_at, person_zone(ctx.actor, ctx.policy))} (your time)"
+    starts = when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)
     if response == "going":
         return notice(f"See you at the {forum_title(unit)} on {starts}. The announcement has a calendar invite (.ics).", "You're going ✅")
     return notice(f"Noted: you can't make the {forum_title(unit)} on {starts}. Propose a topic if there is something it should cover.", "You can't make it")
@@ -613,7 +613,7 @@ async def handle_topic_submit(session: AsyncSession, ctx: Context, state: str, v
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
     if fs is not None and fs.starts_at > ctx.now and fs.announced_at is not None:
         await refresh_agenda(session, fs, forum, unit, ctx.now)
-    next_one = f" on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy))}" if fs and fs.starts_at > ctx.now else ""
+    next_one = f" on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)}" if fs and fs.starts_at > ctx.now else ""
     return notice(f"“{text}” is on the agenda of the next {forum_title(unit)}{next_one}.", "Topic proposed")
 
 
@@ -733,7 +733,7 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
         if not targets and unit.channel:
             targets = [dict(channel=unit.channel, key=f"forum:{fs.id}:notes")]
         await delivery_store.create_messages(session=session, rows=[dict(kind=MessageKind.FORUM_NOTES, subject_id=fs.id, not_before=ctx.now, **t) for t in targets])
-    return notice(f"Notes saved with {len(recorded)} action item(s); each owner has been told.", "Forum notes saved")
+    return notice(f"Notes saved with {plural(len(recorded), 'action item')}; each owner has been told.", "Forum notes saved")
 
 
 async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> Reply:
@@ -806,7 +806,7 @@ async def render_outbound(
         if not upcoming:
             return reminder_over(fs, unit, reader) if update else None
         view = announcement_view(fs, forum, unit, items, counts, reader_zone=reader, invite=False)
-        text = f"{soon[0].upper()}{soon[1:]}: {forum_title(unit)}, {view.sections[0].fields[0].value}. {rsvp_summary(counts)} so far; {len(items)} item(s) on the agenda above."
+        text = f"{soon[0].upper()}{soon[1:]}: {forum_title(unit)}, {view.sections[0].fields[0].value}. {rsvp_summary(counts)} so far; {plural(len(items), 'item')} on the agenda above."
         return Message(f"⏰ {forum_title(unit)} is {soon}", text, buttons=view.buttons)
     if kind == MessageKind.FORUM_CANCELLED:
         invite = Attachment(invite_filename(fs, unit), to_ics(fs, unit, items, cancelled=True, stamp=fs.cancelled_at), "Calendar cancellation (.ics)")

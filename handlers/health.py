@@ -19,6 +19,7 @@ from handlers import live
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
+from handlers.text import plural
 from storage.models import MessageKind, MLModel, Subject
 
 
@@ -44,6 +45,10 @@ HEALTH_EMOJI = {
     Health.SILENT: "⚪",
     Health.UNKNOWN: "❔",
 }
+# The healths that need attention, most severe first: nobody uses it, it misbehaves, nobody answers.
+ATTENTION = (Health.ABANDONED, Health.DEGRADED, Health.SILENT)
+# A model is "in use" while its stakeholders say they use it.
+IN_USE = (Health.HEALTHY, Health.DEGRADED)
 # Answers older than this no longer say anything about a model.
 WINDOW = timedelta(days=120)
 SERIOUS_IMPACTS = ("major", "critical")
@@ -93,16 +98,53 @@ def evaluate_health(settled: Sequence[Settled], serious_open_reports: int) -> Ve
     answers = Counter(s.answer for s in answered)
     ratings = [s.satisfaction for s in answered if s.satisfaction is not None]
     if answered and answers[Answer.STOPPED] * 2 >= len(answered):
-        return Verdict(Health.ABANDONED, f"{answers[Answer.STOPPED]} of {len(answered)} say they stopped using it", rate, deprecation)
+        return Verdict(Health.ABANDONED, _of(answers[Answer.STOPPED], len(answered), "says", "say") + " they stopped using it", rate, deprecation)
     if answers[Answer.PROBLEMS]:
-        return Verdict(Health.DEGRADED, f"{answers[Answer.PROBLEMS]} of {len(answered)} report problems", rate, deprecation)
+        return Verdict(Health.DEGRADED, _of(answers[Answer.PROBLEMS], len(answered), "reports", "report") + " problems", rate, deprecation)
     if serious_open_reports:
-        return Verdict(Health.DEGRADED, f"{serious_open_reports} major or critical report(s) open", rate, deprecation)
+        return Verdict(Health.DEGRADED, plural(serious_open_reports, "major or critical report") + " open", rate, deprecation)
     if ratings and sum(ratings) / len(ratings) <= LOW_SATISFACTION:
         return Verdict(Health.DEGRADED, f"mean satisfaction {sum(ratings) / len(ratings):.1f} of 5", rate, deprecation)
     if not answered:
-        return Verdict(Health.SILENT, f"no answer to the last check-in from {len(latest)} stakeholder(s)", rate, deprecation)
-    return Verdict(Health.HEALTHY, f"{answers[Answer.WORKS]} of {len(answered)} say it works well", rate, deprecation)
+        return Verdict(Health.SILENT, f"no answer to the last check-in from {plural(len(latest), 'stakeholder')}", rate, deprecation)
+    return Verdict(Health.HEALTHY, _of(answers[Answer.WORKS], len(answered), "says", "say") + " it works well", rate, deprecation)
+
+
+def _of(some: int, answered: int, verb: str, verbs: str) -> str:
+    """Say who reported what, e.g. '2 of 3 stakeholders report'."""
+    return f"{some} of {plural(answered, 'stakeholder')} {verb if some == 1 else verbs}"
+
+
+@dataclass(frozen=True)
+class PortfolioCounts:
+    """How many active models are in each health: the one set of figures /mlstatus, the digest and its chart show."""
+
+    by_health: Counter
+
+    @property
+    def total(self) -> int:
+        """Count every active model."""
+        return sum(self.by_health.values())
+
+    @property
+    def attention(self) -> int:
+        """Count the models that need attention."""
+        return sum(self.by_health[h] for h in ATTENTION)
+
+    @property
+    def in_use(self) -> int:
+        """Count the models in use."""
+        return sum(self.by_health[h] for h in IN_USE)
+
+    def line(self) -> str:
+        """Sum the counts up, e.g. '🟢 5 healthy · 🟠 2 degraded · …'."""
+        return " · ".join(f"{HEALTH_EMOJI[h]} {self.by_health[h]} {h}" for h in Health)
+
+
+async def count_portfolio(session: AsyncSession, unit_ids: Sequence[int] | None = None) -> PortfolioCounts:
+    """Count the active models (of some units only, when given) by their health as it is now."""
+    counts = await portfolio_store.count_models_by_health(session=session, unit_ids=unit_ids)
+    return PortfolioCounts(Counter({h.value: counts.get(h, 0) for h in Health}))
 
 
 def _deprecation(settled: Sequence[Settled]) -> str | None:

@@ -40,7 +40,7 @@ from handlers.checkins import person_zone
 from handlers.context import Context, Policy
 from handlers.health import refresh_model_health
 from handlers.periods import zone
-from handlers.pickers import model_choices, named_model, picked_model, picked_person
+from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_person
 from handlers.text import day, too_long, when
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
 from storage import checkins as checkin_store
@@ -80,6 +80,14 @@ NEXT = {
     Status.ANALYSING: (Status.RESOLVED, Status.WONT_FIX),
     Status.RESOLVED: (Status.OPEN,),
     Status.WONT_FIX: (Status.OPEN,),
+}
+# How a reporter hears of a move: "Your report … is now being analysed".
+STATUS_NEWS = {
+    Status.OPEN: "is now open",
+    Status.TRIAGED: "is now triaged",
+    Status.ANALYSING: "is now being analysed",
+    Status.RESOLVED: "is now resolved",
+    Status.WONT_FIX: "is now closed without a fix",
 }
 MOVE_LABELS = {
     Status.TRIAGED: "Triage…",
@@ -217,10 +225,10 @@ async def handle_report_command(session: AsyncSession, ctx: Context, args: str) 
         return await handle_status_by_code(session, ctx, words[1])
     if not words:
         return _open(await report_form(session, ctx))
-    model = await named_model(session, args)
-    if model is not None:
-        return _open(await report_form(session, ctx, model))
-    return _open(await report_form(session, ctx, intro=f"No model is called “{args.strip()}”; choose it from the list below."))
+    match = await match_model(session, args)
+    if match.found is not None:
+        return _open(await report_form(session, ctx, match.found))
+    return _open(await report_form(session, ctx, intro=f"{no_such_model(args, match)} Choose it from the list below."))
 
 
 async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, values: dict[str, str]) -> Reply:
@@ -242,7 +250,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     frequency = (values.get("frequency") or "").strip() or None
     errors: dict[str, str] = {}
     if model is None:
-        errors["model"] = "Choose the model this is about."
+        errors["model"] = await model_error(session, values.get("model"), "Choose the model this is about.")
     if not what:
         errors["what_happened"] = "Tell us what happened: a sentence or two is enough."
     elif long := too_long(what, TEXT_LIMIT):
@@ -342,14 +350,14 @@ async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) 
         Field("Model", model.name),
         Field("Status", STATUS_LABELS[Status(report.status)]),
         Field("Impact", report.impact),
-        Field("Filed", when(report.created_at, tz)),
+        Field("Filed", when(report.created_at, tz, yours=True)),
     ]
     if report.root_cause:
         fields.append(Field("Root cause", _label(ROOT_CAUSES, report.root_cause)))
     sections = [Section(fields=tuple(fields))]
     if report.resolution:
         sections.append(Section(text=f"Outcome: {report.resolution}"))
-    history = "\n".join(f"• {when(e.at, tz)}: {STATUS_LABELS[Status(e.to_status)]}" for e in events)
+    history = "\n".join(f"• {when(e.at, tz, yours=True)}: {STATUS_LABELS[Status(e.to_status)]}" for e in events)
     sections.append(Section(text=f"History:\n{history}"))
     return Reply(Message(f"Report {report.receipt_code}", report.what_happened, tuple(sections)), ReplyMode.EPHEMERAL)
 
@@ -586,7 +594,7 @@ async def render_outbound(session: AsyncSession, kind: MessageKind, subject_id: 
             return None
         model = await portfolio_store.get_model(session=session, model_id=report.model_id)
         actor = await people_store.get_person(session=session, person_id=event.actor_id) if event.actor_id else None
-        text = f"Your report about {model.name} ({report.receipt_code}) is now {STATUS_LABELS[Status(event.to_status)].lower()}"
+        text = f"Your report about {model.name} ({report.receipt_code}) {STATUS_NEWS[Status(event.to_status)]}"
         text += f", moved by {actor.display_name}." if actor else "."
         if event.note:
             text += f"\n{event.note}"
@@ -612,7 +620,8 @@ async def render_outbound(session: AsyncSession, kind: MessageKind, subject_id: 
             report.what_happened,
             tuple(sections),
             buttons=(Button(ActionId.REPORT_VIEW, "View report", str(report.id)),),
-            footer=f"Receipt {report.receipt_code} · the model's owner has been told",
+            # A channel post: the receipt code is the reporter's key to the report, never shown to all.
+            footer="The model's owner has been told.",
         )
     if update:
         title = f"Report {report.receipt_code} about {model.name}: {STATUS_LABELS[status].lower()}"

@@ -17,9 +17,10 @@ from handlers.access import can_see_model, leads_only, visible_unit_ids
 from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, model_cadence, person_zone
 from handlers.context import Context
-from handlers.health import HEALTH_EMOJI, Answer, Health
-from handlers.matching import best_match
-from handlers.text import ago, day, percent, when
+from handlers.health import ATTENTION, HEALTH_EMOJI, Answer, Health, count_portfolio
+from handlers.matching import best_match, fold
+from handlers.pickers import match_model
+from handlers.text import ago, day, percent, plural, when
 from handlers.views import PAGE_SIZE, Button, Field, Message, Reply, ReplyMode, Section, Style, notice
 from storage import checkins as checkin_store
 from storage import conversations as conversation_store
@@ -30,7 +31,6 @@ from storage import reports as report_store
 from storage import stories as story_store
 from storage.models import BusinessUnit, MLModel, Person
 
-ATTENTION = (Health.DEGRADED, Health.ABANDONED, Health.SILENT)
 HISTORY_ROWS = 10
 
 
@@ -66,10 +66,6 @@ async def handle_page(session: AsyncSession, ctx: Context, value: str) -> Reply:
     except (IndexError, ValueError):
         pass
     return notice("That page link is not valid any more. Run /mlstatus again.")
-
-
-def _health_line(counts: dict[str, int]) -> str:
-    return " · ".join(f"{HEALTH_EMOJI[h]} {counts.get(h, 0)} {h}" for h in Health)
 
 
 def _last_answer(model: MLModel, ctx: Context) -> str:
@@ -112,27 +108,27 @@ async def portfolio_page(session: AsyncSession, ctx: Context, page: int) -> Repl
     unit_ids = None if units is None else sorted(units)
     if unit_ids == []:
         return notice("You are not part of any business unit in mlpulse yet, so there is nothing to show. An ML lead can add you in app.yaml.")
-    counts = await portfolio_store.count_models_by_health(session=session, unit_ids=unit_ids)
+    counts = await count_portfolio(session, unit_ids)
     candidates = await portfolio_store.count_deprecation_candidates(session=session, unit_ids=unit_ids)
-    total = await portfolio_store.count_models(session=session, unit_ids=unit_ids, healths=ATTENTION)
+    total = counts.attention
     page = max(1, page)
     rows = await portfolio_store.list_models(
         session=session, unit_ids=unit_ids, healths=ATTENTION, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     scope = "ML portfolio" if units is None else "Your units' models"
-    text = _health_line(counts)
+    text = counts.line()
     if candidates:
-        text += f"\n{candidates} model{'s' if candidates != 1 else ''} may be retired (see Deprecation candidate below)."
+        text += f"\n{plural(candidates, 'model')} may be retired (see Deprecation candidate below)."
     if "teams" in ctx.policy.platforms:
         unless = "slack" if "slack" in ctx.policy.platforms else None
         if unreachable := await conversation_store.count_people_without_reference(session=session, platform="teams", unit_ids=unit_ids, unless_on=unless):
-            text += f"\n{unreachable} stakeholder{'s are' if unreachable != 1 else ' is'} not reachable in Teams until the app is installed for them (/mlstatus <model> names them)."
+            text += f"\n{plural(unreachable, 'stakeholder is', 'stakeholders are')} not reachable in Teams until the app is installed for them (/mlstatus <model> names them)."
     text += f"\n\nNeeds attention ({total}):" if total else "\n\nNothing needs attention right now."
     sections = [model_section(m, u, o, ctx) for m, u, o in rows]
     if page == 1:
         sections.append(await _forums_section(session, ctx, unit_ids))
     buttons, footer = _pager("portfolio", page, total)
-    return Reply(Message(f"{scope}: {sum(counts.values())} active models", text, tuple(sections), buttons, footer), ReplyMode.EPHEMERAL)
+    return Reply(Message(f"{scope}: {plural(counts.total, 'active model')}", text, tuple(sections), buttons, footer), ReplyMode.EPHEMERAL)
 
 
 async def _forums_section(session: AsyncSession, ctx: Context, unit_ids: list[int] | None) -> Section:
@@ -140,7 +136,7 @@ async def _forums_section(session: AsyncSession, ctx: Context, unit_ids: list[in
     tz = person_zone(ctx.actor, ctx.policy)
     if not upcoming:
         return Section(text="Upcoming forums: none scheduled.")
-    return Section(text="Upcoming forums:\n" + "\n".join(f"• {unit.name}: {when(s.starts_at, tz)}" for s, unit in upcoming))
+    return Section(text="Upcoming forums:\n" + "\n".join(f"• {unit.name}: {when(s.starts_at, tz, yours=True)}" for s, unit in upcoming))
 
 
 async def mine_page(session: AsyncSession, ctx: Context, page: int) -> Reply:
@@ -149,10 +145,10 @@ async def mine_page(session: AsyncSession, ctx: Context, page: int) -> Reply:
     page = max(1, page)
     rows = await portfolio_store.list_models(session=session, person_id=ctx.actor.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pending = await checkin_store.list_pending_checkins(session=session, person_id=ctx.actor.id)
-    text = f"You own or answer for {total} model{'s' if total != 1 else ''}." if total else "You do not own or answer for any model yet."
+    text = f"You own or answer for {plural(total, 'model')}." if total else "You do not own or answer for any model yet."
     buttons, footer = _pager("mine", page, total)
     if pending:
-        text += f"\n{len(pending)} check-in{'s are' if len(pending) != 1 else ' is'} waiting for your answer."
+        text += f"\n{plural(len(pending), 'check-in is', 'check-ins are')} waiting for your answer."
         buttons = (Button(ActionId.MY_CHECKINS, "Answer my check-ins", style=Style.PRIMARY),) + buttons
     sections = tuple(model_section(m, u, o, ctx) for m, u, o in rows)
     return Reply(Message("My models", text, sections, buttons, footer), ReplyMode.EPHEMERAL)
@@ -175,8 +171,8 @@ async def unit_page(session: AsyncSession, ctx: Context, unit_id: int, page: int
     visible = await visible_unit_ids(session, ctx)
     if visible is not None and unit.id not in visible:
         return notice(f"{unit.name} is not one of your units, so its models are not shown to you. An ML lead can tell you more.")
-    total = await portfolio_store.count_models(session=session, unit_ids=[unit.id])
-    counts = await portfolio_store.count_models_by_health(session=session, unit_ids=[unit.id])
+    counts = await count_portfolio(session, [unit.id])
+    total = counts.total
     page = max(1, page)
     rows = await portfolio_store.list_models(session=session, unit_ids=[unit.id], offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     contacts = await people_store.list_unit_contacts(session=session, unit_id=unit.id)
@@ -187,17 +183,23 @@ async def unit_page(session: AsyncSession, ctx: Context, unit_id: int, page: int
     )
     buttons, footer = _pager(f"unit:{unit.id}", page, total)
     sections = (Section(fields=fields),) + tuple(model_section(m, u, o, ctx) for m, u, o in rows)
-    return Reply(Message(f"{unit.name}: {total} active model{'s' if total != 1 else ''}", _health_line(counts), sections, buttons, footer), ReplyMode.EPHEMERAL)
+    return Reply(Message(f"{unit.name}: {plural(total, 'active model')}", counts.line(), sections, buttons, footer), ReplyMode.EPHEMERAL)
 
 
 async def model_by_name(session: AsyncSession, ctx: Context, name: str) -> Reply:
-    """Show one model, found by a key or name that may be misspelt."""
-    names = await portfolio_store.list_model_names(session=session)
-    match = best_match(name, [(model_id, (key, title)) for model_id, key, title in names])
-    if match.found is None:
-        titles = {model_id: title for model_id, _, title in names}
-        return _suggest("model", name, [Button(ActionId.STATUS_MODEL, titles[i], str(i)) for i in match.suggestions], "/mlstatus churn")
-    return await model_detail(session, ctx, match.found)
+    """Show one model, found by a key or name that may be misspelt; a unit's name offers that unit."""
+    match = await match_model(session, name, include_retired=True)
+    if match.found is not None:
+        return await model_detail(session, ctx, match.found.id)
+    buttons = [Button(ActionId.STATUS_MODEL, m.name, str(m.id)) for m in match.suggestions]
+    unit = best_match(name, [(u, (u.name,)) for u in await people_store.list_units(session=session)]).found
+    if unit is not None:
+        offer = Button(ActionId.STATUS_UNIT, f"Unit {unit.name}", str(unit.id), Style.PRIMARY)
+        if fold(unit.name) == fold(name):  # the unit's very name: the models it loosely resembles are noise
+            buttons = []
+        text = f"{unit.name} is a business unit: /mlstatus unit {unit.name} shows its models." + (" Or did you mean one of these models?" if buttons else "")
+        return Reply(Message(f"No model called “{name}”", text, buttons=(offer, *buttons)), ReplyMode.EPHEMERAL)
+    return _suggest("model", name, buttons, "/mlstatus churn")
 
 
 def _suggest(kind: str, name: str, buttons: list[Button], example: str) -> Reply:
@@ -230,7 +232,7 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
         Field("Business KPI", model.kpi or "—"),
         Field("Response rate", percent(model.response_rate)),
         Field("Open reports", str(model.open_reports)),
-        Field("Next check-in", when(next_due, tz) if next_due and model.status == "active" else "none scheduled"),
+        Field("Next check-in", when(next_due, tz, yours=True) if next_due and model.status == "active" else "none scheduled"),
     )
     sections = [Section(fields=fields)]
     history = await checkin_store.list_model_checkins(session=session, model_id=model.id, limit=HISTORY_ROWS)

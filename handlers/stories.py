@@ -18,7 +18,7 @@ from handlers.access import leads_only
 from handlers.actions import ActionId, FormId
 from handlers.context import Context
 from handlers.health import Answer
-from handlers.pickers import model_choices, named_model, picked_model, picked_people
+from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_people
 from handlers.text import too_long
 from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store
@@ -35,12 +35,14 @@ VALUE_LIMIT = 100
 DECLINE_LIMIT = 1000
 
 
-def story_form(choices, *, story: SuccessStory | None = None, model: MLModel | None = None, contributors: Sequence[Person] = (), change: str = "", state: str = "") -> Form:
+def story_form(
+    choices, *, story: SuccessStory | None = None, model: MLModel | None = None, contributors: Sequence[Person] = (), change: str = "", state: str = "", intro: str = ""
+) -> Form:
     """Return the story form, empty or prefilled from a story (to edit it) or a check-in (to promote it)."""
     return Form(
         form=FormId.STORY,
         title="Edit the story" if story else "Share a success story",
-        intro="What did a model change for the business? Approved stories are posted for everyone, crediting the people you name.",
+        intro=intro or "What did a model change for the business? Approved stories are posted for everyone, crediting the people you name.",
         state=state,
         submit_label="Save" if story else "Submit for approval",
         inputs=(
@@ -63,8 +65,11 @@ async def _form_reply(session: AsyncSession, ctx: Context, **kwargs) -> Reply:
 
 async def handle_story_command(session: AsyncSession, ctx: Context, args: str) -> Reply:
     """Answer `/mlstory [model]` with the story form."""
-    model = await named_model(session, args) if args.strip() else None
-    return await _form_reply(session, ctx, model=model, contributors=[ctx.actor])
+    if not args.strip():
+        return await _form_reply(session, ctx, contributors=[ctx.actor])
+    match = await match_model(session, args)
+    intro = "" if match.found else f"{no_such_model(args, match)} Choose it from the list below."
+    return await _form_reply(session, ctx, model=match.found, contributors=[ctx.actor], intro=intro)
 
 
 async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
@@ -112,7 +117,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
     contributors, unknown = await picked_people(session, values.get("contributors") or "")
     errors: dict[str, str] = {"contributors": unknown} if unknown else {}
     if model is None:
-        errors["model"] = "Choose the model this story is about."
+        errors["model"] = await model_error(session, values.get("model"), "Choose the model this story is about.")
     for name, text, limit, missing in (
         ("headline", headline, HEADLINE_LIMIT, "Give the story a headline."),
         ("business_change", change, TEXT_LIMIT, "Tell us what changed for the business."),

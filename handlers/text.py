@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 
-def when(moment: datetime | None, tz: ZoneInfo) -> str:
-    """Format an instant in a reader's time zone, e.g. 'Tue 24 Nov 2026, 10:00'."""
+def when(moment: datetime | None, tz: ZoneInfo, *, yours: bool = False) -> str:
+    """Format an instant in a time zone and say which, e.g. 'Tue 24 Nov 2026, 10:00 (Europe/Berlin)'.
+
+    A time never stands without its zone: `yours` says "your time" instead, for a
+    time shown in the reader's own zone.
+    """
     if moment is None:
         return "never"
     local = moment.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({'your time' if yours else tz.key})"
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """Count a noun in words, e.g. '1 stakeholder', '2 stakeholders', '3 check-ins are' (`nouns` when the plural is not noun + 's')."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def day(value: date | None) -> str:
@@ -34,10 +44,14 @@ def ago(moment: datetime | None, now: datetime) -> str:
     seconds = abs(seconds)
     for size, unit in ((86400 * 7, "week"), (86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
-            n = int(seconds // size)
-            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            text = plural(int(seconds // size), unit)
             return f"in {text}" if future else f"{text} ago"
     return "just now"
+
+
+def either(names: Sequence[str]) -> str:
+    """Offer a choice in words, e.g. 'A', 'A or B', 'A, B or C'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def too_long(text: str | None, limit: int) -> str | None:

@@ -22,15 +22,6 @@ async def get_person_by_key(*, session: AsyncSession, key: str) -> Person | None
     return (await session.exec(select(Person).where(Person.key == key))).first()
 
 
-async def find_people(*, session: AsyncSession, text: str) -> Sequence[Person]:
-    """List the people whose key, email or display name is `text` (case-insensitive)."""
-    needle = text.strip().lower()
-    query = select(Person).where(
-        or_(func.lower(Person.key) == needle, func.lower(Person.email) == needle, func.lower(Person.display_name) == needle)
-    )
-    return (await session.exec(query.order_by(Person.id))).all()
-
-
 async def get_person_by_identity(*, session: AsyncSession, platform: str, external_id: str) -> Person | None:
     """Get the person known on `platform` as `external_id`."""
     query = (
@@ -41,9 +32,13 @@ async def get_person_by_identity(*, session: AsyncSession, platform: str, extern
     return (await session.exec(query)).first()
 
 
-async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None, leads_only: bool = False) -> Sequence[Person]:
-    """List people, optionally only those with `ids` or only the leads, in id order."""
-    query = select(Person).where(Person.declared)
+async def list_people(
+    *, session: AsyncSession, ids: Sequence[int] | None = None, leads_only: bool = False, declared_only: bool = True
+) -> Sequence[Person]:
+    """List the people app.yaml declares (everyone known, unless `declared_only`), optionally only those with `ids` or only the leads, in id order."""
+    query = select(Person)
+    if declared_only:
+        query = query.where(Person.declared)
     if ids is not None:
         query = query.where(Person.id.in_(ids))
     if leads_only:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import case, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,8 +49,10 @@ async def list_models(
     offset: int = 0,
     limit: int | None = None,
 ) -> Sequence[tuple[MLModel, BusinessUnit, Person]]:
-    """List models with their unit and owner, most in need of attention first."""
+    """List models with their unit and owner, most in need of attention first: in the order of `healths` when given, then by open reports and the oldest last answer."""
     order = (MLModel.open_reports.desc(), MLModel.last_answer_at.asc().nulls_first(), MLModel.name, MLModel.id)
+    if healths:
+        order = (case({h: rank for rank, h in enumerate(healths)}, value=MLModel.health, else_=len(healths)), *order)
     # The page is chosen from ml_model alone and only its rows are joined, so a poor row
     # estimate cannot turn the joins into a loop over the whole portfolio.
     page = _portfolio_filter(select(MLModel.id), unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)

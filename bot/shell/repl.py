@@ -20,7 +20,8 @@ from bot.shell.render import describe_input, form_header, to_text
 from handlers import router
 from handlers.checkins import person_zone
 from handlers.periods import parse_duration
-from handlers.text import when
+from handlers.pickers import picked_person
+from handlers.text import plural, when
 from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode, form_errors
 from storage import people as people_store
 from storage.models import Person
@@ -96,7 +97,7 @@ class Shell:
             await self.handle(line.strip())
 
     def _prompt(self) -> str:
-        return f"\n[{self.actor.key} · {when(self.clock.now(), self.tz)}]> "
+        return f"\n[{self.actor.key} · {when(self.clock.now(), self.tz, yours=True)}]> "
 
     def _who(self) -> str:
         return f"{self.actor.display_name} ({self.actor.key}{', ML lead' if self.actor.is_lead else ''})"
@@ -118,7 +119,7 @@ class Shell:
         elif word == "people":
             await self.list_people()
         elif word == "now":
-            self.write(f"It is {when(self.clock.now(), self.tz)} for you ({self.clock.now():%Y-%m-%d %H:%M} UTC).")
+            self.write(f"It is {when(self.clock.now(), self.tz, yours=True)}: {self.clock.now():%Y-%m-%d %H:%M} UTC.")
         elif word == "advance":
             await self.advance(rest)
         elif word == "tick":
@@ -192,11 +193,11 @@ class Shell:
 
     async def switch(self, who: str) -> None:
         async with self.runtime.sessions() as session:
-            matches = await people_store.find_people(session=session, text=who)
-        if len(matches) != 1:
-            self.write(f"{'Nobody' if not matches else 'More than one person'} matches “{who}”. Type people to see everyone.")
+            person, error = await picked_person(session, who)
+        if error:
+            self.write(f"{error} Type people to see everyone.")
             return
-        self.actor = matches[0]
+        self.actor = person
         self.write(f"You are now {self._who()}.")
 
     async def list_people(self) -> None:
@@ -240,35 +241,35 @@ class Shell:
             await self.tick(self.clock.now())
         self.clock.set(target)
         await self._tick_quietly()
-        self.write(f"⏩ It is now {when(self.clock.now(), self.tz)}.")
+        self.write(f"⏩ It is now {when(self.clock.now(), self.tz, yours=True)}.")
 
     async def tick(self, moment: datetime) -> None:
         result = await self.runtime.tick(moment)
         w = result.work
         parts = [
-            f"{w.created} check-in{'s' if w.created != 1 else ''} sent" if w.created else "",
-            f"{w.reminded} reminder{'s' if w.reminded != 1 else ''}" if w.reminded else "",
+            f"{plural(w.created, 'check-in')} sent" if w.created else "",
+            plural(w.reminded, "reminder") if w.reminded else "",
             f"{w.expired} expired without an answer" if w.expired else "",
             f"{w.skipped_away} skipped (away)" if w.skipped_away else "",
-            f"{w.forums} forum message{'s' if w.forums != 1 else ''} (announced, reminded or wrapped up)" if w.forums else "",
-            f"{w.followups} action-item reminder{'s' if w.followups != 1 else ''}" if w.followups else "",
+            f"{plural(w.forums, 'forum message')} (announced, reminded or wrapped up)" if w.forums else "",
+            plural(w.followups, "action-item reminder") if w.followups else "",
         ]
         summary = ", ".join(p for p in parts if p) or "nothing due"
-        self.write(f"⏱  {when(moment, self.tz)}: {summary}.")
+        self.write(f"⏱  {when(moment, self.tz, yours=True)}: {summary}.")
 
     async def _tick_quietly(self) -> None:
         await self.runtime.tick(self.clock.now())
 
 
 async def resolve_person(runtime: Runtime, who: str | None) -> Person:
-    """Find the person to act as: by key, email or display name; the first lead by default."""
+    """Find the person to act as, named as anywhere else (key, email, name, without case or accents); the first lead by default."""
     async with runtime.sessions() as session:
         if who:
-            matches = await people_store.find_people(session=session, text=who)
-            if len(matches) != 1:
+            person, error = await picked_person(session, who)
+            if error:
                 known = ", ".join(p.key for p in await people_store.list_people(session=session))
-                raise LookupError(f"--as {who!r} matches {'nobody' if not matches else 'more than one person'}; people: {known}")
-            return matches[0]
+                raise LookupError(f"--as: {error} People: {known}")
+            return person
         leads = await people_store.list_people(session=session, leads_only=True)
         people = leads or await people_store.list_people(session=session)
         if not people:

@@ -82,18 +82,18 @@ def test_upgrade_import_list_and_tick(workdir, capsys):
     fewer = ["--config", "fewer.yaml"]
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "Dry run at 2099-01-01T00:00:00+00:00: 15 message(s) would be sent, 0 updated in place." in dry
+    assert "Dry run at 2099-01-01T00:00:00+00:00: 15 messages would be sent, 0 updated in place." in dry
     assert "→ #ml-digest: Weekly ML digest · week to Mon 29 Dec 2098" in dry  # 13 check-ins, the digest and a forum announcement
-    assert "→ #sales-ml: 📅 Sales × ML review forum · Tue 6 Jan 2099, 15:00" in dry  # the forums of 2026 ended unannounced: no notes asked
+    assert "→ #sales-ml: 📅 Sales × ML review forum · Tue 6 Jan 2099, 15:00 (America/New_York)" in dry  # the forums of 2026 ended unannounced: no notes asked
     assert "→ Dana Kim: Check-in: Churn predictor" in dry
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "15 message(s) would be sent, 0 updated in place." in capsys.readouterr().out  # the dry run changed nothing
+    assert "15 messages would be sent, 0 updated in place." in capsys.readouterr().out  # the dry run changed nothing
 
     # With no chat platform to deliver to, a real tick refuses and changes nothing (it used to "send" to the terminal).
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00"]) == 2
     assert "no chat platform is configured, so nothing could be delivered" in capsys.readouterr().err
     assert main([*fewer, "tick", "--at", "2099-01-01T00:00", "--dry-run"]) == 0
-    assert "15 message(s) would be sent, 0 updated in place." in capsys.readouterr().out
+    assert "15 messages would be sent, 0 updated in place." in capsys.readouterr().out
 
 
 def test_read_only_commands_leave_no_database_file_behind(workdir, capsys):

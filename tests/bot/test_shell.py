@@ -98,21 +98,21 @@ async def test_a_stakeholder_answers_a_checkin_in_the_shell(shell_runtime):
     text = t.text
     assert "mlpulse shell: you are Ana (ana)." in text
     assert "advance 3d | tick" in text and "/mlstatus unit <name>" in text  # help lists both
-    assert "⏱  Tue 3 Mar 2026, 01:00: 1 check-in sent." in text  # Cy, in Tokyo
-    assert "⏱  Tue 3 Mar 2026, 10:00: 3 check-ins sent." in text
+    assert "⏱  Tue 3 Mar 2026, 01:00 (your time): 1 check-in sent." in text  # Cy, in Tokyo
+    assert "⏱  Tue 3 Mar 2026, 10:00 (your time): 3 check-ins sent." in text
     assert "📨 new message #2 from mlpulse:\n│ ┌─ Check-in: Churn predictor" in text
     assert "📨 new message #4 from mlpulse:\n│ ┌─ Check-in: Demand forecast" in text
     # The last button of that label is on the Demand forecast message, which updates in place.
-    assert "✏️  message #4 updated:\n│ ┌─ Check-in: Demand forecast\n│\n│ ✅ Recorded: Yes, but with problems, by Ana, Tue 3 Mar 2026, 12:00." in text
+    assert "✏️  message #4 updated:\n│ ┌─ Check-in: Demand forecast\n│\n│ ✅ Recorded: Yes, but with problems, by Ana, Tue 3 Mar 2026, 12:00 (UTC)." in text
     assert "📨 sent to Lead: Demand forecast: Yes, but with problems" in text
     # The follow-up form: the bad rating comes back inline, the rest is kept.
     assert "  ⚠ Choose a number from 1 to 5." in text
     assert "│    What changed in your business: A new CRM went live." in text
     assert "│    Satisfaction: 2 of 5" in text
     assert "1 check-in waiting for your answer." in text
-    assert "Snoozed: I'll ask again Wed 4 Mar 2026, 10:00." in text
+    assert "Snoozed: I'll ask again Wed 4 Mar 2026, 10:00 (UTC)." in text
     assert re.search(r"📨 message #\d+, in the thread of #2:\n│ ┌─ Check-in: Churn predictor\n│\n│ As you asked, here it is again.", text)
-    assert "⏩ It is now Wed 4 Mar 2026, 12:00." in text
+    assert "⏩ It is now Wed 4 Mar 2026, 12:00 (your time)." in text
 
 
 async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
@@ -123,7 +123,7 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
         "/mlstatus",
         "/mlstatus frud",
         "/mlstatus unit finance",
-        "as cy",
+        "as TOKYO",  # a last name, in any case: matched as every form matches people
         "/mlstatus churn",
         "inbox",
         "as nobody",
@@ -133,10 +133,10 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     ])
     text = t.text
     assert "You are Lead (lead, ML lead)" in text
-    assert "⏱  Wed 4 Mar 2026, 01:00: 1 reminder." in text
+    assert "⏱  Wed 4 Mar 2026, 01:00 (your time): 1 reminder." in text
     assert "📨 reply in thread to Bo: Check-in: Churn predictor" in text
-    assert "⏱  Wed 4 Mar 2026, 10:00: 3 reminders." in text
-    assert "⏱  Thu 5 Mar 2026, 10:00: 3 expired without an answer." in text
+    assert "⏱  Wed 4 Mar 2026, 10:00 (your time): 3 reminders." in text
+    assert "⏱  Thu 5 Mar 2026, 10:00 (your time): 3 expired without an answer." in text
     assert "│ 🟢 0 healthy · 🟠 0 degraded · 🔴 0 abandoned · ⚪ 3 silent · ❔ 0 unknown" in text
     assert "│ ┌─ ⚪ Invoice fraud screen (fraud) · silent" in text
     assert "│ ┌─ Finance: 1 active model" in text
@@ -146,7 +146,7 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     inbox = text.split("You are now Cy Tokyo (cy).")[1].split("[cy")[2]
     assert inbox.count("This check-in about Invoice fraud screen expired without an answer. A late answer is still welcome:") == 2
     assert "Reminder 1 of 1." not in inbox and "Remind me tomorrow" not in inbox
-    assert "Nobody matches “nobody”. Type people to see everyone." in text
+    assert "Nobody called “nobody” is known to mlpulse. Try their key or email address. Type people to see everyone." in text
     assert "invalid duration 'soon': use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
     assert "There is no button [7777]." in text
 
@@ -167,11 +167,11 @@ async def test_reassign_and_away_in_the_shell(shell_runtime):
     ])
     text = t.text
     assert "is in the past" in text
-    assert "  ⚠ Nobody called 'zed' is known to mlpulse. Try their email address." in text
+    assert "  ⚠ Nobody called “zed” is known to mlpulse. Try their key or email address." in text
     assert "│ Handed over to Cy Tokyo. Thanks for pointing us the right way." in text
     assert "📨 sent to Cy Tokyo: Check-in: Churn predictor" in text
     assert "You are away until Fri 20 Mar 2026." in text
-    assert "⏱  Tue 10 Mar 2026, 10:00: 2 check-ins sent, 1 skipped (away)." in text
+    assert "⏱  Tue 10 Mar 2026, 10:00 (your time): 2 check-ins sent, 1 skipped (away)." in text
 
 
 def test_demo_command_runs_from_a_clean_directory(tmp_path):
@@ -263,13 +263,13 @@ async def test_a_forum_is_announced_answered_and_written_up_in_the_shell(tmp_pat
     finally:
         await runtime.close()
     text = t.text
-    assert "Sales × ML review forum: every week on Wednesday at 15:00 (UTC), 30 minutes, announced 1 days ahead" in text
-    assert "📨 sent to #sales: 📅 Sales × ML review forum · Wed 4 Mar 2026, 15:00 (type: channel #sales)" in text
+    assert "Sales × ML review forum: every week on Wednesday at 15:00 (UTC), 30 minutes, announced 1 day ahead" in text
+    assert "📨 sent to #sales: 📅 Sales × ML review forum · Wed 4 Mar 2026, 15:00 (UTC) (type: channel #sales)" in text
     assert "You're going ✅" in text
     assert "📨 updated for #sales" in text
-    assert "“Seasonal staffing” is on the agenda of the next Sales × ML review forum on Wed 4 Mar 2026, 15:00." in text
+    assert "“Seasonal staffing” is on the agenda of the next Sales × ML review forum on Wed 4 Mar 2026, 15:00 (your time)." in text
     assert "How did the Sales × ML review forum go?" in text
-    assert "Notes saved with 1 action item(s); each owner has been told." in text
+    assert "Notes saved with 1 action item; each owner has been told." in text
     assert "📨 sent to Owner: Action item: Retrain on February data" in text
 
 

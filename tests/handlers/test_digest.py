@@ -12,7 +12,7 @@ from handlers.digest import build_digest, digest_moment, health_by_week, week_ke
 from storage.models import CheckIn, ModelHealthEvent, Person, SuccessStory
 from tests import factories as f
 from tests.conftest import POLICY, TUESDAY
-from tests.helpers import act, run_tick, submit
+from tests.helpers import act, command, run_tick, submit
 
 DIGEST = replace(POLICY, digest_channel="#ml-digest", digest_cron="0 9 * * mon", timezone="Europe/Berlin", stories_channel="#wins")
 
@@ -75,3 +75,27 @@ async def test_health_by_week_follows_each_models_changes(sessions):
     assert [counts["degraded"] for _, counts in weekly] == [0, 0, 0, 1, 1, 0]
     assert [counts["abandoned"] for _, counts in weekly] == [0, 0, 0, 0, 0, 1]
     assert [counts["unknown"] for _, counts in weekly] == [3, 2, 2, 2, 2, 2]
+
+
+async def test_the_digest_counts_the_portfolio_as_mlstatus_does_and_its_chart_adds_up(sessions, monkeypatch):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+    await run_tick(sessions, TUESDAY)
+    async with sessions() as session:
+        checkins = {(await session.get(Person, c.person_id)).key: c for c in (await session.exec(select(CheckIn))).all()}
+    await act(sessions, "cy", ActionId.CHECKIN_WORKS, checkins["cy"].id, TUESDAY + timedelta(hours=1))
+    until = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+    # A model registered after the digest's moment and before its post: its health is unknown.
+    spec = f.small_portfolio().model_dump()
+    spec["models"].append({"key": "staffing", "name": "Staffing planner", "unit": "Finance", "owner": "owner", "stakeholders": ["cy"]})
+    async with sessions() as session:
+        await f.sync(session, f.decl(**spec), until + timedelta(hours=1))
+    drawn = []
+    monkeypatch.setattr("handlers.digest.health_chart", lambda weeks, counts, title: drawn.append(counts) or b"\x89PNG")
+    async with sessions() as session:
+        view = await build_digest(session, DIGEST, until)
+    status = (await command(sessions, "lead", "/mlstatus", until + timedelta(hours=2))).view
+    assert status.title == "ML portfolio: 4 active models"
+    assert view.text == status.text.splitlines()[0] == "🟢 1 healthy · 🟠 0 degraded · 🔴 0 abandoned · ⚪ 0 silent · ❔ 3 unknown"
+    assert dict(drawn[0][-1]) == {"healthy": 1, "degraded": 0, "abandoned": 0, "silent": 0, "unknown": 3}
+    assert fields(view)["Models in use"] == "1 (▲ 1 from 0)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from bot.delivery import deliver_due
 from handlers.actions import ActionId, FormId
+from handlers.digest import build_digest
 from handlers.views import ReplyMode
 from storage.models import ActionItem, FailureReport, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.db import session_factory
@@ -79,7 +81,7 @@ async def test_the_announcement_goes_to_the_channel_n_days_ahead_once(sessions, 
     await deliver_due(sessions, messenger, POLICY, ANNOUNCED + timedelta(minutes=5))
     [(target, view, _)] = [s for s in messenger.sent if s[1].title.startswith("📅")]
     assert target.channel == "#sales"
-    assert view.title == "📅 Sales × ML review forum · Tue 7 Apr 2026, 15:00"
+    assert view.title == "📅 Sales × ML review forum · Tue 7 Apr 2026, 15:00 (America/New_York)"
     assert [b.label for b in view.buttons] == ["Going", "Can't make it", "Propose a topic"]
     assert view.attachments[0].filename == "forum-sales-2026-04-07.ics"
     assert fs.announced_at == ANNOUNCED
@@ -117,6 +119,28 @@ async def test_the_invite_parses_back_with_the_start_in_the_units_time_zone(sess
         assert calendar["method"] == "PUBLISH" and "forum-session-" in str(event["uid"])
 
 
+async def test_every_time_of_a_forum_says_its_zone_or_your_time(sessions, portfolio):
+    # A lead in Tokyo, the workspace in Berlin, the forum in New York: 15:00 there.
+    async with sessions() as session:
+        (await f.person(session, "lead")).timezone = "Asia/Tokyo"
+        await session.commit()
+    status = (await command(sessions, "lead", "/mlstatus", SYNCED)).view
+    assert status.sections[-1].text == "Upcoming forums:\n• Sales: Wed 8 Apr 2026, 04:00 (your time)"
+    async with sessions() as session:
+        digest = await build_digest(session, replace(POLICY, timezone="Europe/Berlin"), SYNCED)
+    assert "Upcoming forums:\n• Sales: Tue 7 Apr 2026, 21:00 (Europe/Berlin)" in [s.text for s in digest.sections]
+    listing = (await command(sessions, "lead", "/mlforum", SYNCED)).view
+    assert {x.label: x.value for s in listing.sections for x in s.fields}["Next"] == "Wed 8 Apr 2026, 04:00 (your time)"
+
+
+async def test_the_invite_counts_its_agenda_in_words(sessions, portfolio):
+    await command(sessions, "ana", "/mlforum propose Seasonal demand", SYNCED)
+    messenger, _ = await announce(sessions)
+    [invite] = [v.attachments[0] for _, v, _ in messenger.sent if v.attachments]
+    [event] = Calendar.from_ical(invite.content).walk("VEVENT")
+    assert str(event["description"]).startswith("Agenda (1 item):\n- “Seasonal demand”")
+
+
 async def test_the_agenda_ranks_reports_by_impact_then_age_and_lists_the_rest_of_the_data(sessions, portfolio):
     async with sessions() as session:
         churn, demand = await f.model(session, "churn"), await f.model(session, "demand")
@@ -127,7 +151,7 @@ async def test_the_agenda_ranks_reports_by_impact_then_age_and_lists_the_rest_of
             status = "resolved" if text.startswith("Resolved") else "open"
             session.add(FailureReport(model_id=model_id, receipt_code=f"R-{text[:4]}{days_ago}", what_happened=text, impact=impact, status=status,
                                       created_at=ANNOUNCED - timedelta(days=days_ago), updated_at=ANNOUNCED))
-        churn.health, churn.health_reason = "degraded", "1 of 2 report problems"
+        churn.health, churn.health_reason = "degraded", "1 of 2 stakeholders reports problems"
         session.add(churn)
         await session.commit()
     await command(sessions, "ana", "/mlforum propose The January price change", ANNOUNCED - timedelta(days=1))
@@ -332,7 +356,7 @@ async def test_cancelling_an_announced_forum_tells_the_channel_and_the_series_go
     [(_, notice, thread)] = [s for s in messenger.sent if s[1].title.startswith("❌")]
     cancel = Calendar.from_ical(notice.attachments[0].content)
     assert thread.message_id == announcement_id(messenger) and cancel["method"] == "CANCEL" and cancel.walk("VEVENT")[0]["status"] == "CANCELLED"
-    assert "The series goes on: the next one is on Tue 5 May 2026, 15:00." in reply.view.text
+    assert "The series goes on: the next one is on Tue 5 May 2026, 15:00 (America/New_York)." in reply.view.text
     assert [s.status for s in await forum_sessions(sessions)] == ["cancelled", "scheduled"]  # May's is laid out at once
     listed = await command(sessions, "lead", "/mlforum", ANNOUNCED)
     assert listed.view.sections[0].fields[0].value == "Tue 5 May 2026, 19:00 (your time)"
@@ -441,7 +465,9 @@ async def test_the_forum_list_shows_each_visible_forum_and_hides_the_others(sess
     assert section.text.startswith("Sales × ML review forum: every month on the first Tuesday at 15:00 (America/New_York), 60 minutes")
     assert [b.label for b in section.buttons] == ["Propose a topic", "Cancel this one"]
     assert (await command(sessions, "cy", "/mlforum list", SYNCED)).view.text.startswith("No review forums are scheduled for your units yet.")
-    unknown = await command(sessions, "lead", "/mlforum cancel Salse", SYNCED)
+    typo = await command(sessions, "lead", "/mlforum cancel Salse", SYNCED)
+    assert typo.view.title == "Cancel the Sales × ML review forum?"  # a clear typo is taken
+    unknown = await command(sessions, "lead", "/mlforum cancel Sales team", SYNCED)
     assert "Did you mean: Sales?" in unknown.view.text
     assert (await command(sessions, "lead", "/mlforum frobnicate")).view.title == "I don't know that forum command"
 

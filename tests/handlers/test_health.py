@@ -66,3 +66,20 @@ def test_deprecation_after_three_silent_periods():
     assert "no stakeholder answered" in evaluate_health(history(silent, silent, silent), 0).deprecation
     assert evaluate_health(history(silent, silent, {1: "works", 2: None}), 0).deprecation is None
     assert evaluate_health(history(silent, silent), 0).deprecation is None
+
+
+@pytest.mark.parametrize(
+    "settled, serious, reason",
+    [
+        (history({1: "problems", 2: "problems"}), 0, "2 of 2 stakeholders report problems"),
+        (history({1: "problems", 2: "works"}), 0, "1 of 2 stakeholders reports problems"),
+        (history({1: "stopped"}), 0, "1 of 1 stakeholder says they stopped using it"),
+        (history({1: "works", 2: "works", 3: None}), 0, "2 of 2 stakeholders say it works well"),
+        (history({1: "works"}), 1, "1 major or critical report open"),
+        (history({1: "works"}), 2, "2 major or critical reports open"),
+        (history({1: None}), 0, "no answer to the last check-in from 1 stakeholder"),
+        (history({1: None, 2: None}), 0, "no answer to the last check-in from 2 stakeholders"),
+    ],
+)
+def test_health_reasons_say_who_reported_what_in_real_plurals(settled, serious, reason):
+    assert evaluate_health(settled, serious).reason == reason

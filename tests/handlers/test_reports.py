@@ -102,7 +102,7 @@ async def test_a_problems_answer_offers_the_report_first(sessions, portfolio):
     ("changes", "field", "message"),
     [
         ({"model": ""}, "model", "Choose the model"),
-        ({"model": "no-such-model"}, "model", "Choose the model"),
+        ({"model": "no-such-model"}, "model", "No model is called “no-such-model”."),
         ({"what_happened": "   "}, "what_happened", "Tell us what happened"),
         ({"what_happened": "x" * 3001}, "what_happened", "under 3000 characters (it has 3001)"),
         ({"since": "2026-03-09"}, "since", "in the future"),
@@ -140,6 +140,14 @@ async def test_a_critical_report_also_goes_to_the_units_channel_without_the_repo
     assert (alert.channel, alert.person_id) == ("#sales-ml", None)
     text = text_of(await rendered(sessions, "report.critical"))
     assert "Churn predictor" in text and "Ana" not in text and "ana@" not in text
+
+
+async def test_the_channel_post_of_a_critical_anonymous_report_does_not_show_its_receipt_code(sessions, portfolio):
+    report = await file(sessions, impact="critical", anonymous="true")
+    post = text_of(await rendered(sessions, "report.critical"))
+    # The code is the reporter's only key to the report: whoever reads the channel must not learn it.
+    assert "Churn predictor" in post and report.receipt_code not in post
+    assert "The model's owner has been told." in post
 
 
 async def test_a_critical_report_in_a_unit_without_a_channel_goes_to_the_leads(sessions, portfolio):
@@ -223,6 +231,8 @@ async def test_wont_fix_needs_a_reason_the_reporter_will_read(sessions, portfoli
     assert "why it won't be fixed" in errors["resolution"]
     await submit(sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "wont_fix", "resolution": "The model is being replaced."})
     assert (await reports(sessions))[0].status == "wont_fix"
+    told = (await rendered(sessions, "report.changed")).text
+    assert f"({report.receipt_code}) is now closed without a fix, moved by Owner." in told and "won't fix" not in told
 
 
 async def test_a_move_the_lifecycle_does_not_allow_is_refused_inline(sessions, portfolio):

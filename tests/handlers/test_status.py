@@ -6,12 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from sqlmodel import select
+
 from handlers import router
-from handlers.actions import ActionId
+from handlers.actions import ActionId, FormId
 from handlers.views import PAGE_SIZE, Message, ReplyMode
 from tests import factories as f
+from storage.models import CheckIn, MLModel, Person
 from tests.conftest import TUESDAY
-from tests.helpers import run_tick
+from tests.helpers import act, run_tick, submit
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ async def test_portfolio_lists_models_needing_attention_with_their_facts(session
     view = await status(sessions, "lead", "/mlstatus")
     assert "🟠 1 degraded" in view.text and "Needs attention (1):" in view.text
     section = view.sections[0]
-    assert section.text == "🟠 Churn predictor — degraded: 1 of 1 report problems"
+    assert section.text == "🟠 Churn predictor — degraded: 1 of 1 stakeholder reports problems"
     assert {x.label: x.value for x in section.fields} == {
         "Unit": "Sales",
         "Owner": "Owner",
@@ -59,9 +62,28 @@ async def test_portfolio_lists_models_needing_attention_with_their_facts(session
     assert section.buttons[0].action == ActionId.STATUS_MODEL
 
 
+async def test_needs_attention_lists_the_most_severe_first(sessions, portfolio):
+    async with sessions() as session:
+        rows = (await session.exec(select(CheckIn, MLModel.key, Person.key).join(MLModel, MLModel.id == CheckIn.model_id).join(Person, Person.id == CheckIn.person_id))).all()
+    checkins = {(model, person): c.id for c, model, person in rows}
+    later = TUESDAY + timedelta(hours=1)
+    await act(sessions, "ana", ActionId.CHECKIN_STOPPED, checkins["churn", "ana"], later)
+    await act(sessions, "bo", ActionId.CHECKIN_STOPPED, checkins["churn", "bo"], later)
+    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, checkins["demand", "ana"], later)
+    await submit(sessions, "ana", FormId.REPORT, "{}", {"model": "demand", "what_happened": "Late.", "impact": "major"}, later)
+    for days in (1, 2, 3):  # Cy never answers: the fraud screen goes silent
+        await run_tick(sessions, TUESDAY + timedelta(days=days))
+    async with sessions() as session:
+        lead = await f.person(session, "lead")
+        view = (await router.handle_command(session, f.ctx(lead, TUESDAY + timedelta(days=3)), "/mlstatus")).view
+    # Abandoned, then degraded (even with the most open reports), then silent.
+    assert [s.text.split(" — ")[0] for s in view.sections if s.fields] == ["🔴 Churn predictor", "🟠 Demand forecast", "⚪ Invoice fraud screen"]
+    assert "Needs attention (3):" in view.text
+
+
 async def test_business_users_see_only_their_units(sessions, portfolio):
     view = await status(sessions, "cy", "/mlstatus")
-    assert view.title == "Your units' models: 1 active models"
+    assert view.title == "Your units' models: 1 active model"
 
 
 @pytest.mark.parametrize("typed", ["churn", "Churn predictor", "CHURN", "chrun predictr"])
@@ -70,7 +92,7 @@ async def test_model_by_fuzzy_name(sessions, portfolio, typed):
     assert view.title.startswith("❔ Churn predictor (churn)")
     fields = {x.label: x.value for x in view.sections[0].fields}
     assert fields["Stakeholders"] == "Ana, Bo"
-    assert fields["Next check-in"] == "Tue 10 Mar 2026, 10:00"
+    assert fields["Next check-in"] == "Tue 10 Mar 2026, 10:00 (your time)"
     assert "Recent check-ins:\n• Tue 3 Mar 2026 · Ana · waiting\n• Tue 3 Mar 2026 · Bo · waiting" in everything(view)
 
 

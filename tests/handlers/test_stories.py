@@ -70,7 +70,7 @@ async def test_mlstory_opens_the_form_with_the_model_and_me_as_contributor(sessi
         ({"business_change": " "}, "business_change", "what changed for the business"),
         ({"impact_value": ""}, "impact_value", "both the metric and its value"),
         ({"impact_metric": ""}, "impact_metric", "both the metric and its value"),
-        ({"contributors": "ana, zed"}, "contributors", "Nobody called 'zed'"),
+        ({"contributors": "ana, zed"}, "contributors", "Nobody called “zed” is known to mlpulse. Try their key or email address."),
     ],
 )
 async def test_bad_input_comes_back_on_its_field_and_saves_nothing(sessions, portfolio, changes, field, message):

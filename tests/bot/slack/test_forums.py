@@ -45,7 +45,7 @@ async def test_a_lead_schedules_a_forum_and_rsvps_update_the_announcement_in_pla
     # The forum is on Wednesday at 15:00, within the 7 days' notice: the tick announces it at once.
     await slack_runtime.tick()
     [post] = [m for m in fake_slack.ok("chat.postMessage") if m["channel"] == "C0SALES"]
-    assert post["blocks"][0]["text"]["text"] == "📅 Sales × ML review forum · Wed 4 Mar 2026, 15:00"
+    assert post["blocks"][0]["text"]["text"] == "📅 Sales × ML review forum · Wed 4 Mar 2026, 15:00 (UTC)"
     assert rsvps(post).endswith("0 going · 0 can't make it")
     [(channel, files)] = fake_slack.shared
     invite = fake_slack.uploads[files[0]["id"]]
