@@ -10,7 +10,8 @@ what would exceed a message's block limit is cut, and then visibly.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 
 from bot.slack import limits
 from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Style
@@ -52,7 +53,7 @@ def chunks(text: str, size: int) -> list[str]:
 
 def action_id(button: Button, index: int) -> str:
     """Return a Slack action_id for a button: its action plus its place, unique in the block."""
-    return f"{button.action}{ACTION_SEPARATOR}{index}"
+    return f"{button.action}{ACTION_SEPARATOR}{index}"[: limits.ACTION_ID]
 
 
 def action_of(slack_action_id: str) -> str:
@@ -163,47 +164,66 @@ def to_modal_message(view: Message) -> dict:
     }
 
 
-def _element(item: Input, initial: str | None) -> dict:
+def _real_date(text: str | None) -> str | None:
+    try:
+        return date.fromisoformat(text).isoformat() if text else None
+    except ValueError:
+        return None
+
+
+def _element(item: Input, initial: str | None, users: Mapping[str, str]) -> dict:
+    name = item.name[: limits.ACTION_ID]
     if item.kind in (InputKind.TEXT, InputKind.LONG_TEXT):
-        element = {"type": "plain_text_input", "action_id": item.name, "multiline": item.kind == InputKind.LONG_TEXT}
+        element = {"type": "plain_text_input", "action_id": name, "multiline": item.kind == InputKind.LONG_TEXT}
         element["max_length"] = min(item.max_length or limits.TEXT_INPUT_MAX, limits.TEXT_INPUT_MAX)
         if initial:
             element["initial_value"] = initial[: element["max_length"]]
         return element
     if item.kind == InputKind.CHOICE:
         options = [{"text": _plain(c.label, limits.OPTION_TEXT), "value": c.value[: limits.OPTION_VALUE]} for c in item.choices[: limits.OPTIONS]]
-        element = {"type": "static_select", "action_id": item.name, "options": options}
+        element = {"type": "static_select", "action_id": name, "options": options}
         chosen = next((o for o in options if o["value"] == initial), None)
         if chosen:
             element["initial_option"] = chosen
         return element
-    if item.kind == InputKind.PERSON:
-        return {"type": "users_select", "action_id": item.name}
-    if item.kind == InputKind.PEOPLE:
-        return {"type": "multi_users_select", "action_id": item.name}
+    if item.kind in (InputKind.PERSON, InputKind.PEOPLE):
+        # A picker left empty would submit empty: an edit would drop whoever was picked before.
+        picked = [users[key] for key in person_keys(initial) if key in users]
+        if item.kind == InputKind.PERSON:
+            return {"type": "users_select", "action_id": name, **({"initial_user": picked[0]} if picked else {})}
+        return {"type": "multi_users_select", "action_id": name, **({"initial_users": picked} if picked else {})}
     if item.kind == InputKind.DATE:
-        element = {"type": "datepicker", "action_id": item.name}
-        if initial:
-            element["initial_date"] = initial
+        element = {"type": "datepicker", "action_id": name}
+        if real := _real_date(initial):
+            element["initial_date"] = real
         return element
     option = {"text": _plain(item.label, limits.OPTION_TEXT), "value": "true"}
-    element = {"type": "checkboxes", "action_id": item.name, "options": [option]}
+    element = {"type": "checkboxes", "action_id": name, "options": [option]}
     if initial in ("true", "1", "yes"):
         element["initial_options"] = [option]
     return element
 
 
-def to_modal(form: Form) -> dict:
-    """Render a form as a modal view for views.open / views.update."""
+def person_keys(value: str | None) -> list[str]:
+    """Return the person keys a person picker's value holds (comma-separated)."""
+    return [key.strip() for key in (value or "").split(",") if key.strip()]
+
+
+def form_value(form: Form, item: Input) -> str | None:
+    """Return what an input shows: what was submitted (even emptied), else its initial value."""
+    return form.values[item.name] if item.name in form.values else item.initial
+
+
+def to_modal(form: Form, users: Mapping[str, str] | None = None) -> dict:
+    """Render a form as a modal view for views.open / views.update; `users` maps person keys to Slack user ids, to prefill pickers."""
     blocks: list[dict] = _text_sections(form.intro) if form.intro else []
     for item in form.inputs:
-        initial = form.values.get(item.name) or item.initial
         block = {
             "type": "input",
             "block_id": item.name[: limits.BLOCK_ID],
             "label": _plain(item.label, limits.INPUT_LABEL),
             "optional": not item.required,
-            "element": _element(item, initial),
+            "element": _element(item, form_value(form, item), users or {}),
         }
         if item.hint:
             block["hint"] = _plain(item.hint, limits.INPUT_HINT)
@@ -219,6 +239,15 @@ def to_modal(form: Form) -> dict:
     }
 
 
-def to_errors(errors: Mapping[str, str]) -> dict:
-    """Render errors by input name as a view_submission response, shown inline on each input."""
-    return {"response_action": "errors", "errors": {name[: limits.BLOCK_ID]: cut(escape(msg), limits.INPUT_HINT) for name, msg in errors.items()}}
+def to_errors(errors: Mapping[str, str], inputs: Iterable[str]) -> dict:
+    """Render errors by input name as a view_submission response, shown inline on each input.
+
+    Slack refuses an error for a block the modal does not have, so such an error is
+    shown on the first of the modal's `inputs` (block ids) instead, beside its own.
+    """
+    shown = [block_id for block_id in inputs]
+    placed: dict[str, list[str]] = {}
+    for name, message in errors.items():
+        block_id = name[: limits.BLOCK_ID]
+        placed.setdefault(block_id if block_id in shown or not shown else shown[0], []).append(message)
+    return {"response_action": "errors", "errors": {block_id: cut(escape(" ".join(messages)), limits.INPUT_HINT) for block_id, messages in placed.items()}}

@@ -6,6 +6,7 @@ Alembic compares the migrations against.
 
 from storage.models.checkins import CheckIn, CheckInAnswer
 from storage.models.delivery import ConversationReference, Digest, OutboundMessage
+from storage.models.forms import FormDraft
 from storage.models.forums import ActionItem, AgendaItem, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.models.people import BusinessUnit, Person, PlatformIdentity, UnitContact
 from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder
@@ -21,6 +22,7 @@ __all__ = [
     "ConversationReference",
     "Digest",
     "FailureReport",
+    "FormDraft",
     "ForumRSVP",
     "ForumSession",
     "ForumTopic",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.slack.render import action_of, cut, escape, to_errors, to_home, to_message, to_modal
 from handlers.actions import ActionId, FormId
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
-from tests.fakes.blockkit import check_blocks, check_view
+from tests.fakes.blockkit import check_blocks, check_errors, check_view
 
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<#C123|general>", "<https://evil.example|click>", "&amp;", "&", "*bold*", "`code`", "\n", "ﷺ", "🧪", "\u202e", ">"]
 text = st.one_of(
@@ -30,7 +30,7 @@ messages = st.builds(Message, title=text, text=text, sections=st.lists(sections,
 choices = st.lists(st.builds(Choice, value=text.map(lambda t: t[:300] or "v"), label=text), min_size=1, max_size=120).map(tuple)
 inputs = st.builds(
     Input,
-    name=st.text("abcdefghij_", min_size=1, max_size=20),
+    name=st.text("abcdefghij_", min_size=1, max_size=300),
     label=text,
     kind=st.sampled_from(list(InputKind)),
     required=st.booleans(),
@@ -125,7 +125,27 @@ def test_escaping_and_cutting_never_split_an_entity():
 
 def test_form_errors_become_inline_errors():
     form = Form(FormId.AWAY, "Away", (Input("until", "Until", InputKind.DATE),), errors={"until": "That date is in the past <!here>."})
-    assert to_errors(form.errors) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
+    assert to_errors(form.errors, ["until"]) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
+
+
+def test_an_error_for_an_input_the_modal_lacks_is_shown_on_its_first_input():
+    modal = to_modal(Form(FormId.STORY, "Story", (Input("headline", "Headline"), Input("impact_metric", "Metric"))))
+    answer = to_errors({"impact_value": "Give both.", "impact_metric": "Too long."}, [b["block_id"] for b in modal["blocks"]])
+    assert check_errors(modal, answer) == []
+    assert answer["errors"] == {"headline": "Give both.", "impact_metric": "Too long."}
+
+
+def test_a_date_input_is_prefilled_only_with_a_real_date_and_pickers_with_slack_ids():
+    form = Form(FormId.AWAY, "Away", (Input("a", "A", InputKind.DATE, initial="2026-02-30"), Input("b", "B", InputKind.DATE, initial="2026-02-03"),
+                                      Input("c", "C", InputKind.PEOPLE, initial="ana,nobody,bo"), Input("d", "D", InputKind.PERSON, initial="bo")))
+    elements = [b["element"] for b in to_modal(form, {"ana": "UANA", "bo": "UBO"})["blocks"]]
+    assert "initial_date" not in elements[0] and elements[1]["initial_date"] == "2026-02-03"
+    assert elements[2]["initial_users"] == ["UANA", "UBO"] and elements[3]["initial_user"] == "UBO"
+
+
+def test_a_cleared_optional_input_stays_cleared_when_the_form_comes_back():
+    form = Form(FormId.STORY, "Story", (Input("impact_metric", "Metric", required=False, initial="Monthly churn"),), values={"impact_metric": ""})
+    assert "initial_value" not in to_modal(form)["blocks"][0]["element"]
 
 
 def test_the_checker_would_catch_a_bad_payload():
