@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Context
 from handlers.matching import best_match
+from handlers.text import quoted
 from handlers.views import Choice
 from storage import people as people_store
 from storage import portfolio as portfolio_store
@@ -53,18 +54,20 @@ async def picked_person(session: AsyncSession, text: str) -> tuple[Person | None
     who = text.strip().lstrip("@")
     matches = await people_store.find_people(session=session, text=who)
     if not matches:
-        return None, f"Nobody called {who!r} is known to mlpulse. Try their email address."
+        return None, f"Nobody called {quoted(who)} is known to mlpulse. Try their email address."
     if len(matches) > 1:
-        return None, f"{who!r} matches {len(matches)} people; use their email address."
+        return None, f"{quoted(who)} matches {len(matches)} people; use their email address."
     return matches[0], None
 
 
 async def picked_people(session: AsyncSession, text: str) -> tuple[list[Person], str | None]:
-    """Return the people a comma-separated list names (each once), or the first error."""
+    """Return the people a comma-separated list names (each once), or one error naming every part that is not one person."""
     people: dict[int, Person] = {}
+    errors = []
     for part in (p for p in text.split(",") if p.strip()):
         person, error = await picked_person(session, part)
         if error:
-            return [], error
-        people[person.id] = person
-    return list(people.values()), None
+            errors.append(error)
+        else:
+            people[person.id] = person
+    return (list(people.values()), None) if not errors else ([], " ".join(errors))

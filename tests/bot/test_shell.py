@@ -144,7 +144,7 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     assert "Churn predictor belongs to a unit you are not part of" in text
     assert "│ Reminder 1 of 1." in text and "#" in text  # Cy's inbox holds the question and its reminder
     assert "Nobody matches “nobody”. Type people to see everyone." in text
-    assert "invalid duration 'soon': use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
+    assert "invalid duration “soon”: use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
     assert "There is no button [7777]." in text
 
 
@@ -164,7 +164,7 @@ async def test_reassign_and_away_in_the_shell(shell_runtime):
     ])
     text = t.text
     assert "is in the past" in text
-    assert "  ⚠ Nobody called 'zed' is known to mlpulse. Try their email address." in text
+    assert "  ⚠ Nobody called “zed” is known to mlpulse. Try their email address." in text
     assert "│ Handed over to Cy Tokyo. Thanks for pointing us the right way." in text
     assert "📨 sent to Cy Tokyo: Check-in: Churn predictor" in text
     assert "You are away until Fri 20 Mar 2026." in text

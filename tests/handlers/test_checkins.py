@@ -175,7 +175,7 @@ async def test_reassign_to_someone_else(sessions, asked):
     reply = await act(sessions, "ana", ActionId.CHECKIN_NOT_ME, asked)
     assert reply.mode == ReplyMode.FORM
     for values, error in (
-        ({"person": "zed"}, "Nobody called 'zed' is known to mlpulse. Try their email address."),
+        ({"person": "zed"}, "Nobody called “zed” is known to mlpulse. Try their email address."),
         ({"person": "ana@example.com"}, "That is you. Name someone else, or leave this empty."),
         ({}, "Name who should answer, or tick 'Stop asking me'."),
     ):
