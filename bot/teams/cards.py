@@ -214,22 +214,35 @@ def _input(item: Input, initial: str | None) -> dict:
     return element
 
 
-def to_form_card(form: Form) -> dict:
-    """Render a form as a card of inputs; errors from the last submission show under their inputs."""
+def _form_body(form: Form, notes: bool, error_limit: int) -> list[dict]:
     body: list[dict] = [{"type": "TextBlock", "text": escape(cut(form.title, limits.TITLE)), "size": "Large", "weight": "Bolder", "wrap": True}]
-    if form.intro:
+    if form.intro and notes:
         body += _text_blocks(form.intro)
     if form.errors:
         body.append({"type": "TextBlock", "text": "Please correct the fields marked below.", "color": "Attention", "wrap": True})
     for item in form.inputs:
-        body.append(_input(item, form.values.get(item.name) or item.initial))
+        body.append(_input(item, form.values[item.name] if item.name in form.values else item.initial))
         if item.name in form.errors:
-            body += _text_blocks(form.errors[item.name], color="Attention", size="Small", spacing="None")
-        elif item.hint and item.kind not in (InputKind.TEXT, InputKind.LONG_TEXT):
+            body += _text_blocks(cut(form.errors[item.name], error_limit), color="Attention", size="Small", spacing="None")
+        elif notes and item.hint and item.kind not in (InputKind.TEXT, InputKind.LONG_TEXT):
             body += _text_blocks(item.hint, isSubtle=True, size="Small", spacing="None")
+    return body
+
+
+def to_form_card(form: Form) -> dict:
+    """Render a form as a card of inputs; errors from the last submission show under their inputs.
+
+    A form never loses an input: when what was typed makes the card too big for Teams,
+    the intro and hints go first, then the errors are shortened. The state is not cut
+    (a cut state could not be read back); handlers keep it small.
+    """
     submit = {"type": "Action.Submit", "title": _plain(form.submit_label, limits.BUTTON_TITLE), "style": "positive",
-              "data": {DATA_KEY: {"form": str(form.form), "state": form.state[: limits.DATA_VALUE]}}}
-    return _fit(body, [submit], [])
+              "data": {DATA_KEY: {"form": str(form.form), "state": form.state}}}
+    for notes, error_limit in ((True, limits.TEXT), (False, 300), (False, 80)):
+        card = _card(_form_body(form, notes, error_limit), [submit])
+        if _size(card) <= limits.CARD_BYTES:
+            break
+    return card
 
 
 def card_message(view: Message | Form, users: Mapping[int, tuple[str, str]] | None = None) -> Activity:

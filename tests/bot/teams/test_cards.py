@@ -121,3 +121,18 @@ def test_form_inputs_keep_values_and_show_errors_under_their_field():
     assert by_id["model"]["value"] == "fraud" and by_id["since"]["value"] == "2026-03-01" and by_id["anonymous"]["value"] == "true"
     after = body[body.index(by_id["what_happened"]) + 1]
     assert after["color"] == "Attention" and after["text"] == "Tell us what happened."
+
+
+def test_a_form_shown_again_with_its_errors_keeps_every_input_however_much_was_typed():
+    inputs = tuple(Input(f"field_{n}", f"Field {n}", InputKind.LONG_TEXT, required=False, max_length=3000, hint="h" * 300) for n in range(6))
+    typed = {i.name: "*a* [x](y) " * 272 for i in inputs}  # about 3,000 characters in every field, and quoted in its error
+    form = Form(FormId.REPORT, "Report", inputs, intro="i" * 2000, errors={i.name: f"{typed[i.name]} is wrong." for i in inputs}, values=typed)
+    card = to_form_card(form)
+    within_limits(card)
+    assert [b["id"] for b in card["body"] if b.get("id")] == [i.name for i in inputs]
+    assert card["actions"][0]["data"]["mlpulse"]["form"] == "report.file"
+
+
+def test_a_cleared_optional_input_stays_cleared_when_the_form_comes_back():
+    form = Form(FormId.STORY, "Story", (Input("impact_metric", "Metric", required=False, initial="Monthly churn"),), values={"impact_metric": ""})
+    assert "value" not in next(b for b in to_form_card(form)["body"] if b.get("id") == "impact_metric")
