@@ -3,8 +3,10 @@
 Every limit of `bot.slack.limits` is enforced here, for every view, so that no user
 text (however long, strange or hostile) can produce a payload Slack rejects. Text is
 escaped the way Slack asks (`&`, `<`, `>`), so a user's `<!channel>` or `<@U123>` is
-shown, not obeyed. Long text is spread over several blocks rather than cut; only
-what would exceed a message's block limit is cut, and then visibly.
+shown, not obeyed; in mrkdwn a zero-width space also goes before `*`, `_`, `~` and a
+backtick, so a user's `*bold*` shows with its asterisks. Long text is spread over
+several blocks rather than cut; only what would exceed a message's block limit is
+cut, and then visibly.
 """
 
 from __future__ import annotations
@@ -20,9 +22,19 @@ ACTION_SEPARATOR = "#"
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
+# mrkdwn has no escape character. A zero-width space before a formatting mark keeps the
+# mark from opening (or closing) *bold*, _italics_, ~strike~ or `code`, and shows nothing.
+_FORMATTING = re.compile(r"([*_~`])")
+
+
 def escape(text: str) -> str:
     """Escape text for mrkdwn and plain_text so it can never form a mention or a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inert(text: str) -> str:
+    """Escape text for mrkdwn so it shows as typed: no mention, no link, no formatting."""
+    return _FORMATTING.sub("\u200b\\1", escape(text))
 
 
 def cut(text: str, limit: int) -> str:
@@ -85,7 +97,7 @@ def _buttons(buttons: tuple[Button, ...]) -> list[dict]:
 
 
 def _text_sections(text: str) -> list[dict]:
-    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(escape(text), limits.TEXT)]
+    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(inert(text), limits.TEXT)]
 
 
 def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
@@ -94,14 +106,14 @@ def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
         group = fields[start : start + limits.FIELDS]
         blocks.append({
             "type": "section",
-            "fields": [_mrkdwn(cut(f"*{escape(f.label)}*\n{escape(f.value)}", limits.FIELD_TEXT)) for f in group],
+            "fields": [_mrkdwn(cut(f"*{inert(f.label)}*\n{inert(f.value)}", limits.FIELD_TEXT)) for f in group],
         })
     return blocks
 
 
 def _mention_sections(mentions: tuple[Mention, ...], users: Mapping[int, str]) -> list[dict]:
     # Only a well-formed user id becomes a mention; anyone else is named in escaped text.
-    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else cut(escape(m.name), 200) or "?" for m in mentions]
+    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else cut(inert(m.name), 200) or "?" for m in mentions]
     pieces = [""]
     for name in names:  # whole names per block: a mention cut in two would show as text
         joined = f"{pieces[-1]}, {name}" if pieces[-1] else name
@@ -130,7 +142,7 @@ def message_blocks(view: Message, max_blocks: int = limits.MESSAGE_BLOCKS, users
         blocks += _buttons(section.buttons)
     blocks += _buttons(view.buttons)
     if view.footer:
-        blocks.append({"type": "context", "elements": [_mrkdwn(cut(escape(view.footer), limits.TEXT))]})
+        blocks.append({"type": "context", "elements": [_mrkdwn(cut(inert(view.footer), limits.TEXT))]})
     if len(blocks) > max_blocks:
         # Views paginate long lists themselves; this only catches a freak case, and says so.
         kept = blocks[: max_blocks - 1]

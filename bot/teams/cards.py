@@ -28,17 +28,23 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 DATA_KEY = "mlpulse"
 _STYLES = {Style.PRIMARY: "positive", Style.DANGER: "destructive"}
-_MARKDOWN = re.compile(r"([\\*_\[\]])")  # what Teams reads as emphasis or a link
+# What CommonMark (which Teams' TextBlocks follow) could read as markup anywhere in a line:
+# emphasis, code and fences, links, autolinks and HTML, tables, strikethrough, entities;
+# and at the start of a line: headings, lists, setext underlines and rules. A backslash
+# before the mark shows it as typed.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&])")
+_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])", re.MULTILINE)
 _AT = re.compile(r"<(/?at\b)", re.IGNORECASE)
-_LIST_START = re.compile(r"^(\s*)(\d+)\.", re.MULTILINE)
+# Indentation would make a code block; non-breaking spaces keep the look, not the meaning.
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def escape(text: str) -> str:
-    """Make text inert in a TextBlock: no markdown, no links, no mentions."""
+    """Make text inert in a TextBlock or a fact: no markdown, no links, no mentions."""
     text = _AT.sub("<\u200b\\1", text)
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LIST_START.sub(r"\1\2\\.", text)
-    return re.sub(r"^(\s*)-", r"\1\\-", text, flags=re.MULTILINE)
+    text = _LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\" + m[2][-1] if m[2][0].isdigit() else "\\" + m[2]), text)
+    return _INDENT.sub(lambda m: "\u00a0" * len(m.group()), text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -119,7 +125,7 @@ def _section_body(text: str, fields, buttons, mentions: tuple[Mention, ...], peo
     if mentions:
         items.append({"type": "TextBlock", "text": people.text(mentions), "wrap": True})
     for start in range(0, len(fields), limits.FACTS):
-        facts = [{"title": _plain(f.label, limits.FACT_TITLE), "value": cut(escape(f.value), limits.FACT_VALUE) or " "} for f in fields[start : start + limits.FACTS]]
+        facts = [{"title": cut(escape(" ".join(f.label.split())), limits.FACT_TITLE) or " ", "value": cut(escape(f.value), limits.FACT_VALUE) or " "} for f in fields[start : start + limits.FACTS]]
         items.append({"type": "FactSet", "facts": facts})
     return items + _action_sets(buttons)
 

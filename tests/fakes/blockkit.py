@@ -135,3 +135,17 @@ def check_errors(view: dict, response: dict) -> list[str]:
     inputs = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
     found = [f"error for {name!r}, which is not an input of the view" for name in response.get("errors", {}) if name not in inputs]
     return found + [f"error for {name!r} longer than 2000" for name, text in response.get("errors", {}).items() if len(text) > 2000]
+
+
+# Slack's mrkdwn formats *bold*, _italics_ and ~strike~ when the marks stand at word
+# boundaries (whitespace or punctuation outside, something other than a space inside),
+# and `code` between any two backticks.
+_EDGE_BEFORE = r"(?:^|(?<=[\s(\[{\"'.,;:!?-]))"
+_EDGE_AFTER = r"(?=$|[\s)\]}\"'.,;:!?-])"
+_SPANS = [re.compile(_EDGE_BEFORE + re.escape(m) + r"(?=[^\s" + m + r"]).*?(?<=\S)" + re.escape(m) + _EDGE_AFTER, re.MULTILINE) for m in "*_~"]
+_SPANS.append(re.compile(r"(?<!\u200b)`[^`\n]*?(?<!\u200b)`"))
+
+
+def mrkdwn_formatting(text: str) -> list[str]:
+    """Return the spans of `text` that Slack would format (bold, italics, strike, code); empty when it shows as typed."""
+    return [m.group() for span in _SPANS for m in span.finditer(text)]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.slack.render import action_of, cut, escape, to_errors, to_home, to_message, to_modal
 from handlers.actions import ActionId, FormId
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
-from tests.fakes.blockkit import check_blocks, check_errors, check_view
+from tests.fakes.blockkit import check_blocks, check_errors, check_view, mrkdwn_formatting
 
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<#C123|general>", "<https://evil.example|click>", "&amp;", "&", "*bold*", "`code`", "\n", "ﷺ", "🧪", "\u202e", ">"]
 text = st.one_of(
@@ -80,6 +80,30 @@ def test_mentions_ping_only_real_user_ids_and_stay_within_limits(view):
     for shown in displayed_texts(payload):
         for token in re.findall(r"<[^>]*>?", shown):
             assert token in ("<@U024BE7LH>", "<@W0MLPULSE>"), token
+
+
+def mrkdwn_texts(blocks: list[dict]):
+    """Yield the user text of every mrkdwn object; a field's bold label is the renderer's own, so its marks are taken off."""
+    for block in blocks:
+        for obj in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if isinstance(obj, dict) and obj.get("type") == "mrkdwn":
+                label, _, value = obj["text"].partition("\n")
+                yield from ((label[1:-1], value) if obj in block.get("fields", []) else (obj["text"],))
+
+
+FORMATTING = st.lists(st.sampled_from(["*bold*", "_italics_", "~strike~", "`code`", "```fence```", " ", "\n", "a", "(", "*", "_"]), max_size=20).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(FORMATTING, FORMATTING)
+def test_user_formatting_marks_show_as_typed(said, label):
+    view = Message("t", said, (Section(said, (Field(label, said),), mentions=(Mention(4, said),)),), footer=said)
+    assert all(mrkdwn_formatting(shown) == [] for shown in mrkdwn_texts(to_message(view)["blocks"]))
+
+
+def test_the_formatting_checker_sees_what_slack_would_format():
+    assert mrkdwn_formatting("a *bold* and _it_, ~s~ `c`") == ["*bold*", "_it_", "~s~", "`c`"]
+    assert mrkdwn_formatting(inert_text := to_message(Message("", "a *bold* `c`"))["blocks"][0]["text"]["text"]) == [] and "*bold" in inert_text
 
 
 def test_a_mention_names_the_person_for_slack_and_falls_back_to_the_name():
