@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
-from bot.shell.repl import Shell, resolve_person
+from bot.shell.repl import INTERRUPTED, LineReader, Shell, resolve_person
 from storage.migrate import upgrade
 from storage.models import FailureReport
 from tests import factories as f
@@ -282,3 +282,45 @@ async def test_a_refused_value_in_a_form_asks_again_for_that_field_and_keeps_the
     async with runtime.sessions() as session:
         report = (await session.exec(select(FailureReport))).one()
     assert (report.what_happened, report.impact) == ("It flags every invoice.", "major")
+
+
+async def test_at_a_form_prompt_a_command_is_refused_help_explains_and_a_bad_value_can_be_erased(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "/mlreport",
+        "/mlstatus",  # refused; the same question again
+        "fraud", "help", "It flags every invoice.", "last week", "major", "", "maybe", "n",
+        "-",  # the refused date, erased
+        "quit",
+    ])
+    assert "/mlstatus is a command, not an answer. Finish this form first, or type cancel to leave it." in t.text
+    assert "cancel (or Ctrl-C) leaves the form" in t.text and "Answer y or n." in t.text
+    assert "“last week” is not a date" in t.text
+    async with runtime.sessions() as session:
+        report = (await session.exec(select(FailureReport))).one()
+    assert (report.what_happened, report.since, report.impact, report.anonymous) == ("It flags every invoice.", None, "major", False)
+
+
+async def test_ctrl_c_or_cancel_leaves_the_form_and_not_the_shell(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", ["/mlreport", "fraud", INTERRUPTED, "/mlstory", "cancel", INTERRUPTED, "whoami", "help", "quit"])
+    assert t.text.count("Form cancelled; nothing was saved.") == 2
+    assert "(Type quit to leave the shell.)" in t.text and "You are Bo (bo)" in t.text
+    assert "cancel (or Ctrl-C) leaves the form without saving anything" in t.text.split("whoami")[-1]
+    async with runtime.sessions() as session:
+        assert (await session.exec(select(FailureReport))).all() == []
+
+
+async def test_the_line_reader_answers_ctrl_c_at_once_and_keeps_the_line_being_typed():
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end) as stream, os.fdopen(write_end, "w") as typing:
+        reader = LineReader(stream, write=lambda text: None)
+        waiting = asyncio.ensure_future(reader("> "))
+        await asyncio.sleep(0)  # the read is under way
+        reader.interrupt()
+        assert await waiting == INTERRUPTED
+        typing.write("fraud\n")
+        typing.flush()
+        assert await reader("> ") == "fraud"
+        typing.close()
+        assert await reader("> ") is None
