@@ -36,8 +36,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.runtime import Runtime
-from bot.slack.directory import SlackDirectory
 from bot.slack import limits
+from bot.slack.directory import SlackDirectory
 from bot.slack.render import action_of, form_value, person_keys, to_errors, to_home, to_message, to_modal, to_modal_message
 from handlers import router
 from handlers.home import handle_home
