@@ -151,7 +151,7 @@ def _printing_messenger() -> ShellMessenger:
 
 
 def _shell(args) -> int:
-    from bot.shell.repl import Shell, resolve_person
+    from bot.shell.repl import LineReader, Shell, resolve_person
 
     settings = load_settings(args.config)
     if settings.platforms and not args.demo:
@@ -178,20 +178,15 @@ def _shell(args) -> int:
             except LookupError as exc:
                 print(f"mlpulse shell: {exc}", file=sys.stderr)
                 return 2
-            shell = Shell(runtime, clock, actor, _read_line, print)
+            reader = LineReader()
+            reader.listen()
+            shell = Shell(runtime, clock, actor, reader, print)
             await shell.run()
             return 0
         finally:
             await runtime.close()
 
     return asyncio.run(session())
-
-
-async def _read_line(prompt: str) -> str | None:
-    try:
-        return await asyncio.to_thread(input, prompt)
-    except EOFError:
-        return None
 
 
 def _run(args) -> int:

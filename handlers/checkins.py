@@ -20,8 +20,8 @@ from handlers.context import Context, Policy
 from handlers.health import Answer, refresh_model_health
 from handlers.periods import Cadence, local_instant, next_due_after, next_workday, zone
 from handlers.pickers import picked_person
-from handlers.text import day, plural, too_long, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
+from handlers.text import day, plural, quoted, too_long, when
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice, unclear_yes_no
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -370,7 +370,7 @@ async def handle_reassign_submit(session: AsyncSession, ctx: Context, state: str
     who = (values.get("person") or "").strip()
     stop = checked(values.get("stop"))
     reason = (values.get("reason") or "").strip() or None
-    errors = {}
+    errors = unclear_yes_no(values, "stop")
     target = None
     if who:
         target, error = await picked_person(session, who)
@@ -484,7 +484,7 @@ async def handle_away_submit(session: AsyncSession, ctx: Context, state: str, va
     try:
         until = date.fromisoformat(raw)
     except ValueError:
-        return form_errors(away_form(ctx.actor.away_until), {"until": f"{raw!r} is not a date; use YYYY-MM-DD, e.g. 2026-12-24."}, values)
+        return form_errors(away_form(ctx.actor.away_until), {"until": f"{quoted(raw)} is not a date; use YYYY-MM-DD, e.g. 2026-12-24."}, values)
     if until < ctx.now.astimezone(person_zone(ctx.actor, ctx.policy)).date():
         return form_errors(away_form(ctx.actor.away_until), {"until": "That date is in the past."}, values)
     return await handle_set_away(session, ctx, until)

@@ -57,7 +57,7 @@ from handlers.periods import (
 )
 from handlers.pickers import picked_person
 from handlers.scheduled import BATCH, TickReport
-from handlers.text import day, plural, relative_day, too_long, when
+from handlers.text import day, plural, quoted, relative_day, too_long, when
 from handlers.views import Attachment, Button, Choice, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import delivery as delivery_store
 from storage import forums as forum_store
@@ -702,7 +702,7 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
             try:
                 due_on = date.fromisoformat(due)
             except ValueError:
-                errors[f"due_{n}"] = f"“{due}” is not a date; use YYYY-MM-DD."
+                errors[f"due_{n}"] = f"{quoted(due)} is not a date; use YYYY-MM-DD."
             else:
                 if due_on < held_on:
                     errors[f"due_{n}"] = "The due date is before the forum itself."

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers.text import quoted
+
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WORKDAYS = (0, 1, 2, 3, 4)
@@ -251,14 +253,14 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from exc
+        raise ValueError(f"unknown time zone {quoted(name)}: use an IANA name such as Europe/Berlin") from exc
 
 
 def parse_clock(text: str) -> time:
     """Read a wall-clock time such as '10:00' or '9:30'."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"invalid time {text!r}: use HH:MM, e.g. 10:00")
+        raise ValueError(f"invalid time {quoted(text)}: use HH:MM, e.g. 10:00")
     return time(int(match[1]), int(match[2]))
 
 
@@ -267,7 +269,7 @@ def parse_duration(text: str | int) -> timedelta:
     parts = re.findall(r"(\d+)\s*([wdhm])", str(text).lower())
     leftover = re.sub(r"(\d+)\s*([wdhm])", "", str(text).lower()).strip()
     if not parts or leftover:
-        raise ValueError(f"invalid duration {text!r}: use e.g. 30m, 2h, 3d or 1w")
+        raise ValueError(f"invalid duration {quoted(text)}: use e.g. 30m, 2h, 3d or 1w")
     unit = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
     return sum((int(n) * unit[u] for n, u in parts), timedelta())
 
@@ -276,7 +278,7 @@ def parse_days(text: str | int) -> int:
     """Read a notice period in whole days, such as '7d' or '2w'."""
     span = parse_duration(text)
     if span < timedelta(days=1) or span % timedelta(days=1):
-        raise ValueError(f"invalid notice {text!r}: use whole days, e.g. 3d, 7d or 2w")
+        raise ValueError(f"invalid notice {quoted(text)}: use whole days, e.g. 3d, 7d or 2w")
     return span.days
 
 
@@ -293,21 +295,21 @@ def parse_meeting_length(text: str | int) -> int:
     """Read how long a meeting lasts, such as '60m' or '1h 30m', in minutes (5 minutes to 8 hours)."""
     span = parse_duration(text)
     if not timedelta(minutes=5) <= span <= timedelta(hours=8):
-        raise ValueError(f"invalid duration {text!r}: a forum lasts from 5m to 8h, e.g. 60m or 1h 30m")
+        raise ValueError(f"invalid duration {quoted(text)}: a forum lasts from 5m to 8h, e.g. 60m or 1h 30m")
     return int(span.total_seconds() // 60)
 
 
 def parse_every(every: str | int) -> tuple[int, str]:
     match = re.fullmatch(r"\s*(\d+)?\s*([a-z]+)\s*", str(every).lower())
     if isinstance(every, int) or not match or match[2] not in UNITS:
-        raise ValueError(f"invalid 'every' {every!r}: use e.g. '2 weeks', 'week', '1 month' or '3 days'")
+        raise ValueError(f"invalid 'every' {quoted(every)}: use e.g. '2 weeks', 'week', '1 month' or '3 days'")
     return int(match[1] or 1), UNITS[match[2]]
 
 
 def _weekday(name: str) -> int:
     key = name.strip().lower()[:3]
     if key not in WEEKDAY_NAMES:
-        raise ValueError(f"unknown weekday {name!r}: use mon, tue, wed, thu, fri, sat or sun")
+        raise ValueError(f"unknown weekday {quoted(name)}: use mon, tue, wed, thu, fri, sat or sun")
     return WEEKDAY_NAMES.index(key)
 
 
@@ -316,15 +318,15 @@ def parse_on(on: str | int | list, unit: str) -> tuple[tuple[int, ...], int | No
         if isinstance(on, int) or str(on).strip().isdigit():
             day = int(on)
             if not 1 <= day <= 31:
-                raise ValueError(f"invalid day of month {on!r}: use 1 to 31")
+                raise ValueError(f"invalid day of month {quoted(on)}: use 1 to 31")
             return (), None, day
         words = str(on).lower().split()
         if len(words) != 2 or words[0] not in ORDINALS:
-            raise ValueError(f"invalid 'on' {on!r} for a monthly cadence: use e.g. 'first tue', 'last fri' or 15")
+            raise ValueError(f"invalid 'on' {quoted(on)} for a monthly cadence: use e.g. 'first tue', 'last fri' or 15")
         return (_weekday(words[1]),), ORDINALS[words[0]], None
     names = on if isinstance(on, list) else re.split(r"[,\s]+", str(on).strip())
     if not names or any(not str(n).strip() for n in names):
-        raise ValueError(f"invalid 'on' {on!r}: list weekdays, e.g. [tue] or [mon, thu]")
+        raise ValueError(f"invalid 'on' {quoted(on)}: list weekdays, e.g. [tue] or [mon, thu]")
     return tuple(sorted({_weekday(str(n)) for n in names})), None, None
 
 

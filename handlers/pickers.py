@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Context
 from handlers.matching import Match, best_match, fold
-from handlers.text import either
+from handlers.text import either, quoted
 from handlers.views import Choice
 from storage import people as people_store
 from storage import portfolio as portfolio_store
@@ -99,11 +99,11 @@ def _find_person(text: str, everyone: Sequence[Person]) -> tuple[Person | None, 
     if len(matches) == 1:
         return matches[0], None
     if matches:
-        return None, f"“{who}” could be {_who(matches)}. Type their key or email address."
+        return None, f"{quoted(who)} could be {_who(matches)}. Type their key or email address."
     near = best_match(who, [(p, (*_person_names(p), *p.display_name.split())) for p in everyone], plausible=PERSON_PLAUSIBLE)
     suggestions = (near.found,) if near.found else near.suggestions
     hint = f" Did you mean {_who(suggestions)}?" if suggestions else ""
-    return None, f"Nobody called “{who}” is known to mlpulse.{hint} Try their key or email address."
+    return None, f"Nobody called {quoted(who)} is known to mlpulse.{hint} Try their key or email address."
 
 
 def _who(people: Sequence[Person]) -> str:
@@ -111,12 +111,14 @@ def _who(people: Sequence[Person]) -> str:
 
 
 async def picked_people(session: AsyncSession, text: str) -> tuple[list[Person], str | None]:
-    """Return the people a comma-separated list names (each once), or the first error."""
+    """Return the people a comma-separated list names (each once), or one error naming every part that is not one person."""
     people: dict[int, Person] = {}
     everyone = await people_store.list_people(session=session, declared_only=False)
+    errors = []
     for part in (p for p in text.split(",") if p.strip()):
         person, error = _find_person(part, everyone)
         if error:
-            return [], error
-        people[person.id] = person
-    return list(people.values()), None
+            errors.append(error)
+        else:
+            people[person.id] = person
+    return (list(people.values()), None) if not errors else ([], " ".join(errors))

@@ -41,8 +41,8 @@ from handlers.context import Context, Policy
 from handlers.health import refresh_model_health
 from handlers.periods import zone
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_person
-from handlers.text import day, too_long, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice
+from handlers.text import day, quoted, too_long, when
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice, unclear_yes_no
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -248,7 +248,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     since_text = (values.get("since") or "").strip()
     impact = (values.get("impact") or "").strip()
     frequency = (values.get("frequency") or "").strip() or None
-    errors: dict[str, str] = {}
+    errors = unclear_yes_no(values, "anonymous", "quote")
     if model is None:
         errors["model"] = await model_error(session, values.get("model"), "Choose the model this is about.")
     if not what:
@@ -260,7 +260,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         try:
             since = date.fromisoformat(since_text)
         except ValueError:
-            errors["since"] = f"{since_text!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-02."
+            errors["since"] = f"{quoted(since_text)} is not a date; use YYYY-MM-DD, e.g. 2026-11-02."
         else:
             if since > ctx.now.astimezone(person_zone(ctx.actor, ctx.policy)).date():
                 errors["since"] = "That date is in the future. When did you first notice the problem?"
@@ -268,7 +268,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         errors["impact"] = "Choose the business impact."
     if frequency and frequency not in {c.value for c in FREQUENCIES}:
         errors["frequency"] = "Choose how often it happens."
-    if not anonymous and ctx.actor.id is None:
+    if not anonymous and ctx.actor.id is None and "anonymous" not in errors:
         errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
     if errors:
         about = ChatMessage(meta["about"] == "private", meta.get("link"), meta.get("quote", "")) if meta.get("about") else None
@@ -342,7 +342,7 @@ async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) 
         normalized = f"R-{normalized}"
     report = await report_store.get_report_by_code(session=session, code=normalized)
     if report is None:
-        return notice(f"No report has the receipt code {code.strip()!r}. Codes look like R-7KQM-3XPA.")
+        return notice(f"No report has the receipt code {quoted(code)}. Codes look like R-7KQM-3XPA.")
     model = await portfolio_store.get_model(session=session, model_id=report.model_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     tz = person_zone(ctx.actor, ctx.policy)

@@ -128,7 +128,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
             errors[name] = missing
         elif long := too_long(text, limit):
             errors[name] = long
-    if bool(metric) != bool(value) and not ({"impact_metric", "impact_value"} & set(errors)):
+    if bool(metric) != bool(value):  # said at once, whatever else is wrong, so that one round fixes everything
         errors["impact_value" if metric else "impact_metric"] = "Give both the metric and its value, or neither."
     if errors:
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)

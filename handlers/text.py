@@ -61,6 +61,15 @@ def too_long(text: str | None, limit: int) -> str | None:
     return None
 
 
+QUOTE_LIMIT = 60
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """Quote a user's value in an error as they typed it (not as a Python repr), shortened so the error stays short."""
+    value = " ".join(str(value).split())
+    return f"“{value if len(value) <= limit else value[: limit - 1] + '…'}”"
+
+
 def percent(rate: float | None) -> str:
     """Format a rate in [0, 1] as a percentage, or a dash when unknown."""
     return "—" if rate is None else f"{rate:.0%}"

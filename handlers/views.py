@@ -158,9 +158,24 @@ class Reply:
     """For RETRY of a form: the input at fault, where the platform can show the reason beside it."""
 
 
+YES = ("1", "true", "yes", "y", "on")
+NO = ("", "0", "false", "no", "n", "off")
+
+
+def yes_no(value: str | None) -> bool | None:
+    """Read a submitted checkbox (or a typed yes or no); None when it is neither, e.g. "maybe"."""
+    answer = (value or "").strip().lower()
+    return True if answer in YES else False if answer in NO else None
+
+
 def checked(value: str | None) -> bool:
     """Tell whether a submitted checkbox (or a typed yes) is ticked."""
-    return (value or "").strip().lower() in ("1", "true", "yes", "y", "on")
+    return yes_no(value) is True
+
+
+def unclear_yes_no(values: Mapping[str, str], *names: str) -> dict[str, str]:
+    """Return an error for each yes/no input among `names` whose answer is neither yes nor no."""
+    return {name: "Answer yes or no." for name in names if yes_no(values.get(name)) is None}
 
 
 def notice(text: str, title: str = "") -> Reply:

@@ -78,6 +78,11 @@ async def list_unit_ids_for_person(*, session: AsyncSession, person_id: int) -> 
     return {row[0] for row in rows.all()}
 
 
+async def list_people_with_keys(*, session: AsyncSession, keys: Sequence[str]) -> Sequence[Person]:
+    """List the people (declared or not) whose keys are among `keys`."""
+    return (await session.exec(select(Person).where(Person.key.in_(keys)))).all() if keys else []
+
+
 async def list_people_by_key(*, session: AsyncSession) -> dict[str, Person]:
     """Return everyone, keyed by their app.yaml key."""
     return {p.key: p for p in (await session.exec(select(Person))).all()}

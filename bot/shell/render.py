@@ -50,7 +50,7 @@ def describe_input(item: Input, error: str | None, previous: str | None) -> str:
     if item.kind == InputKind.CHECKBOX:
         parts.append("  (y/n)")
     if previous:
-        parts.append(f"  (now: {previous}; Enter keeps it)")
+        parts.append(f"  (now: {previous}; Enter keeps it, - clears it)")
     elif not item.required:
         parts.append("  (optional; Enter skips)")
     if error:

@@ -8,8 +8,12 @@ way (check-ins falling due, reminders, expiries), so they happen in front of you
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
@@ -22,10 +26,13 @@ from handlers.checkins import person_zone
 from handlers.periods import parse_duration
 from handlers.pickers import picked_person
 from handlers.text import plural, when
-from handlers.views import Button, Form, InputKind, Message, Reply, ReplyMode, form_errors
+from handlers.views import Button, Form, Input, InputKind, Message, Reply, ReplyMode, form_errors, yes_no
 from storage import people as people_store
 from storage.models import Person
 
+FORM_HELP = """\
+In a form: Enter keeps the value shown, - clears it, help shows this,
+  and cancel (or Ctrl-C) leaves the form without saving anything."""
 SHELL_HELP = """\
 Shell commands:
   <number> or press <number>   press a button shown above
@@ -36,9 +43,14 @@ Shell commands:
   whoami | people              who you are | everyone mlpulse knows
   now | advance 3d | tick      show the clock | move it (30m, 2h, 3d, 1w), running what falls due | run one tick now
   away until YYYY-MM-DD        same as /mlpulse away until YYYY-MM-DD
-  help | quit"""
+  help | quit
+
+""" + FORM_HELP
 
 MAX_STEPS = 10_000
+# What a reader returns when the person pressed Ctrl-C (the character the key sends).
+INTERRUPTED = "\x03"
+CLEAR = "-"
 SLASH_COMMANDS = ("mlstatus", "mlpulse", "mlreport", "mlstory", "mlforum")
 
 Reader = Callable[[str], Awaitable[str | None]]
@@ -92,6 +104,9 @@ class Shell:
             if line is None:
                 self.write("")
                 return
+            if line == INTERRUPTED:
+                self.write("(Type quit to leave the shell.)")
+                continue
             if line.strip().lower() in ("quit", "exit", "q"):
                 return
             await self.handle(line.strip())
@@ -173,23 +188,40 @@ class Shell:
         await self.runtime.deliver()
 
     async def fill(self, form: Form) -> dict[str, str] | None:
-        """Prompt for a form's inputs; return the values, or None if input ran out."""
+        """Prompt for a form's inputs; return the values, or None if the form was cancelled or input ran out."""
         self.write(form_header(form))
         values = dict(form.values)
         for item in form.inputs:
             if form.errors and item.name not in form.errors:
                 continue
-            previous = values.get(item.name) or item.initial
-            answer = await self.read(describe_input(item, form.errors.get(item.name), previous) + "\n> ")
+            answer = await self.ask(item, form.errors.get(item.name), values.get(item.name, item.initial))
             if answer is None:
                 return None
-            answer = answer.strip()
-            if not answer and previous:
-                answer = previous
-            if item.kind == InputKind.CHECKBOX:
-                answer = "true" if answer.lower() in ("y", "yes", "true", "1") else ""
             values[item.name] = answer
         return values
+
+    async def ask(self, item: Input, error: str | None, previous: str | None) -> str | None:
+        """Prompt for one input until the answer is one; None when the person leaves the form."""
+        while True:
+            answer = await self.read(describe_input(item, error, previous) + "\n> ")
+            if answer is None or answer == INTERRUPTED or answer.strip().lower() == "cancel":
+                return None
+            answer = answer.strip()
+            word = answer.split(maxsplit=1)[0].lower() if answer else ""
+            if answer.lower() == "help":
+                self.write(FORM_HELP)
+            elif word.startswith("/") and word.lstrip("/") in SLASH_COMMANDS:
+                self.write(f"⚠️  {answer.split()[0]} is a command, not an answer. Finish this form first, or type cancel to leave it.")
+            elif answer == CLEAR:
+                return ""
+            elif not answer:
+                return previous or ""
+            elif item.kind != InputKind.CHECKBOX:
+                return answer
+            elif (ticked := yes_no(answer)) is not None:
+                return "true" if ticked else ""
+            else:
+                error = "Answer y or n."
 
     async def switch(self, who: str) -> None:
         async with self.runtime.sessions() as session:
@@ -259,6 +291,39 @@ class Shell:
 
     async def _tick_quietly(self) -> None:
         await self.runtime.tick(self.clock.now())
+
+
+class LineReader:
+    """Reads the terminal's lines without blocking the event loop; Ctrl-C ends the read with INTERRUPTED, not the shell.
+
+    The line being read when Ctrl-C comes is not lost: the next read takes it.
+    """
+
+    def __init__(self, stream: TextIO = sys.stdin, write: Writer = lambda text: print(text, end="", flush=True)):
+        self.stream, self.write = stream, write
+        self._line: asyncio.Future[str] | None = None
+        self._interrupt: asyncio.Future[None] | None = None
+
+    def listen(self) -> None:
+        """Take Ctrl-C (SIGINT) from here on, in the running loop."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.interrupt)
+
+    def interrupt(self) -> None:
+        """End the read under way with INTERRUPTED."""
+        if self._interrupt is not None and not self._interrupt.done():
+            self._interrupt.set_result(None)
+
+    async def __call__(self, prompt: str) -> str | None:
+        self.write(prompt)
+        if self._line is None:
+            self._line = asyncio.ensure_future(asyncio.to_thread(self.stream.readline))
+        self._interrupt = asyncio.get_running_loop().create_future()
+        await asyncio.wait((self._line, self._interrupt), return_when=asyncio.FIRST_COMPLETED)
+        if not self._line.done():
+            self.write("\n")
+            return INTERRUPTED
+        line, self._line = self._line.result(), None
+        return line.rstrip("\n") if line else None
 
 
 async def resolve_person(runtime: Runtime, who: str | None) -> Person:

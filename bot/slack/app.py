@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import traceback
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -36,17 +37,20 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import MessageRef
 from bot.runtime import Runtime
+from bot.slack import limits
 from bot.slack.directory import SlackDirectory
-from bot.slack.render import action_of, to_errors, to_home, to_message, to_modal, to_modal_message
+from bot.slack.render import action_of, form_value, person_keys, to_errors, to_home, to_message, to_modal, to_modal_message
 from handlers import router
 from handlers.home import handle_home
 from handlers.reports import ChatMessage, handle_open_about
-from handlers.views import Form, Reply, ReplyMode, retry
-from storage.db import DATABASE_ERRORS, abandon_after
+from handlers.views import Form, InputKind, Reply, ReplyMode, notice, retry
+from storage import forms as form_store
+from storage.db import DATABASE_ERRORS, abandon_after, run_in_transaction
 
 log = logging.getLogger(__name__)
 COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport", "/mlstory", "/mlforum")
 REPORT_SHORTCUT = "report_problem"
+EXPIRED_FORM = "This form was open too long and has expired, so nothing was saved. Please open it again."
 NOT_RESOLVED = "Sorry, I could not work out who you are just now (Slack or the database did not answer), so nothing was done. Please try again in a minute."
 # Slack closes a modal with an error unless its submission is answered within 3 seconds,
 # and the answer (inline errors) can only come from the handler: so a submission's
@@ -173,23 +177,31 @@ class SlackWiring:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = await self.form_values(view)
         origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
-        reply = await self.act(
-            body["user"]["id"], router.handle_submit, view["callback_id"], meta.get("state", ""), values,
-            request_id=f"slack:view:{view['id']}" if view.get("id") else None,
-            learn=not router.identity_optional(form=view["callback_id"], values=values),
-            timeout=SUBMIT_TIMEOUT, origin=origin.message(),
-        )
+        inputs = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
+        state = meta.get("state", "")
+        if meta.get("draft"):
+            state = await run_in_transaction(self.runtime.sessions, lambda session: form_store.get_draft(session=session, key=meta["draft"]))
+        if state is None:
+            reply = notice(EXPIRED_FORM)
+        else:
+            reply = await self.act(
+                body["user"]["id"], router.handle_submit, view["callback_id"], state, values,
+                request_id=f"slack:view:{view['id']}" if view.get("id") else None,
+                learn=not router.identity_optional(form=view["callback_id"], values=values),
+                timeout=SUBMIT_TIMEOUT, origin=origin.message(),
+            )
         if reply.mode == ReplyMode.FORM and reply.view.errors:
-            await ack(**to_errors(reply.view.errors))
+            await ack(**to_errors(reply.view.errors, inputs))
             return
         if reply.mode == ReplyMode.FORM:
-            await ack(response_action="update", view=self.modal(reply.view, origin))
+            await ack(response_action="update", view=await self.modal(reply.view, origin))
             return
-        field = reply.input or next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), None)
-        if reply.mode == ReplyMode.RETRY and field:  # nothing was saved: the modal stays open with what was typed
-            await ack(**to_errors({field: reply.view.text}))
+        if reply.mode == ReplyMode.RETRY and inputs:  # nothing was saved: the modal stays open with what was typed
+            await ack(**to_errors({reply.input or inputs[0]: reply.view.text}, inputs))
             return
         await ack()
+        if meta.get("draft"):  # the form is done with: its state goes (it may hold a reported message's link)
+            await run_in_transaction(self.runtime.sessions, lambda session: form_store.delete_draft(session=session, key=meta["draft"]))
         await self.show(reply, origin, None)
 
     async def on_home_opened(self, body: dict, event: dict) -> None:
@@ -203,9 +215,17 @@ class SlackWiring:
         reply = await self.act(user_id, home)
         await self.client.views_publish(user_id=user_id, view=to_home(reply.view))
 
-    def modal(self, form: Form, origin: Origin) -> dict:
-        view = to_modal(form)
-        view["private_metadata"] = json.dumps({"state": form.state, "origin": asdict(origin)})
+    async def modal(self, form: Form, origin: Origin) -> dict:
+        """Render a form as a modal: its people pickers prefilled, its state in `private_metadata` or, when too large, on the server."""
+        picked = [key for item in form.inputs if item.kind in (InputKind.PERSON, InputKind.PEOPLE) for key in person_keys(form_value(form, item))]
+        view = to_modal(form, await self.directory.user_ids_for_keys(picked))
+        meta = json.dumps({"state": form.state, "origin": asdict(origin)})
+        if len(meta) > limits.PRIVATE_METADATA:
+            key = secrets.token_urlsafe(24)
+            now = self.runtime.clock.now()
+            await run_in_transaction(self.runtime.sessions, lambda session: form_store.create_draft(session=session, key=key, state=form.state, now=now))
+            meta = json.dumps({"draft": key, "origin": asdict(origin)})
+        view["private_metadata"] = meta
         return view
 
     async def show(self, reply: Reply, origin: Origin, trigger_id: str | None) -> None:
@@ -213,7 +233,7 @@ class SlackWiring:
         view = reply.view
         if reply.mode == ReplyMode.FORM:
             open_view = self.client.views_push if origin.surface == "modal" else self.client.views_open
-            await open_view(trigger_id=trigger_id, view=self.modal(view, origin))
+            await open_view(trigger_id=trigger_id, view=await self.modal(view, origin))
         elif origin.surface == "home":
             await self.publish_home(origin.user)
             if reply.mode != ReplyMode.REPLACE and trigger_id:

@@ -90,6 +90,15 @@ class SlackDirectory:
         await run_in_transaction(self.runtime.sessions, remember)
         return user["id"]
 
+    async def user_ids_for_keys(self, keys: list[str]) -> dict[str, str]:
+        """Return the Slack user ids of the people with these keys who have one (to prefill a people picker)."""
+        if not keys:
+            return {}
+        async with self.runtime.sessions() as session:
+            people = await people_store.list_people_with_keys(session=session, keys=keys)
+        found = {person.key: await self.user_id_for(person) for person in people}
+        return {key: user for key, user in found.items() if user}
+
     async def user_ids_for(self, person_ids: set[int]) -> dict[int, str]:
         """Return the Slack user ids of the people who have one (to @-mention them)."""
         if not person_ids:

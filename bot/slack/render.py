@@ -3,14 +3,17 @@
 Every limit of `bot.slack.limits` is enforced here, for every view, so that no user
 text (however long, strange or hostile) can produce a payload Slack rejects. Text is
 escaped the way Slack asks (`&`, `<`, `>`), so a user's `<!channel>` or `<@U123>` is
-shown, not obeyed. Long text is spread over several blocks rather than cut; only
-what would exceed a message's block limit is cut, and then visibly.
+shown, not obeyed; in mrkdwn a zero-width space also goes before `*`, `_`, `~` and a
+backtick, so a user's `*bold*` shows with its asterisks. Long text is spread over
+several blocks rather than cut; only what would exceed a message's block limit is
+cut, and then visibly.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 
 from bot.slack import limits
 from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Style
@@ -19,9 +22,19 @@ ACTION_SEPARATOR = "#"
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
+# mrkdwn has no escape character. A zero-width space before a formatting mark keeps the
+# mark from opening (or closing) *bold*, _italics_, ~strike~ or `code`, and shows nothing.
+_FORMATTING = re.compile(r"([*_~`])")
+
+
 def escape(text: str) -> str:
     """Escape text for mrkdwn and plain_text so it can never form a mention or a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inert(text: str) -> str:
+    """Escape text for mrkdwn so it shows as typed: no mention, no link, no formatting."""
+    return _FORMATTING.sub("\u200b\\1", escape(text))
 
 
 def cut(text: str, limit: int) -> str:
@@ -52,7 +65,7 @@ def chunks(text: str, size: int) -> list[str]:
 
 def action_id(button: Button, index: int) -> str:
     """Return a Slack action_id for a button: its action plus its place, unique in the block."""
-    return f"{button.action}{ACTION_SEPARATOR}{index}"
+    return f"{button.action}{ACTION_SEPARATOR}{index}"[: limits.ACTION_ID]
 
 
 def action_of(slack_action_id: str) -> str:
@@ -84,7 +97,7 @@ def _buttons(buttons: tuple[Button, ...]) -> list[dict]:
 
 
 def _text_sections(text: str) -> list[dict]:
-    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(escape(text), limits.TEXT)]
+    return [{"type": "section", "text": _mrkdwn(piece)} for piece in chunks(inert(text), limits.TEXT)]
 
 
 def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
@@ -93,14 +106,14 @@ def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
         group = fields[start : start + limits.FIELDS]
         blocks.append({
             "type": "section",
-            "fields": [_mrkdwn(cut(f"*{escape(f.label)}*\n{escape(f.value)}", limits.FIELD_TEXT)) for f in group],
+            "fields": [_mrkdwn(cut(f"*{inert(f.label)}*\n{inert(f.value)}", limits.FIELD_TEXT)) for f in group],
         })
     return blocks
 
 
 def _mention_sections(mentions: tuple[Mention, ...], users: Mapping[int, str]) -> list[dict]:
     # Only a well-formed user id becomes a mention; anyone else is named in escaped text.
-    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else cut(escape(m.name), 200) or "?" for m in mentions]
+    names = [f"<@{users[m.person_id]}>" if USER_ID.match(users.get(m.person_id, "")) else cut(inert(m.name), 200) or "?" for m in mentions]
     pieces = [""]
     for name in names:  # whole names per block: a mention cut in two would show as text
         joined = f"{pieces[-1]}, {name}" if pieces[-1] else name
@@ -129,7 +142,7 @@ def message_blocks(view: Message, max_blocks: int = limits.MESSAGE_BLOCKS, users
         blocks += _buttons(section.buttons)
     blocks += _buttons(view.buttons)
     if view.footer:
-        blocks.append({"type": "context", "elements": [_mrkdwn(cut(escape(view.footer), limits.TEXT))]})
+        blocks.append({"type": "context", "elements": [_mrkdwn(cut(inert(view.footer), limits.TEXT))]})
     if len(blocks) > max_blocks:
         # Views paginate long lists themselves; this only catches a freak case, and says so.
         kept = blocks[: max_blocks - 1]
@@ -163,47 +176,66 @@ def to_modal_message(view: Message) -> dict:
     }
 
 
-def _element(item: Input, initial: str | None) -> dict:
+def _real_date(text: str | None) -> str | None:
+    try:
+        return date.fromisoformat(text).isoformat() if text else None
+    except ValueError:
+        return None
+
+
+def _element(item: Input, initial: str | None, users: Mapping[str, str]) -> dict:
+    name = item.name[: limits.ACTION_ID]
     if item.kind in (InputKind.TEXT, InputKind.LONG_TEXT):
-        element = {"type": "plain_text_input", "action_id": item.name, "multiline": item.kind == InputKind.LONG_TEXT}
+        element = {"type": "plain_text_input", "action_id": name, "multiline": item.kind == InputKind.LONG_TEXT}
         element["max_length"] = min(item.max_length or limits.TEXT_INPUT_MAX, limits.TEXT_INPUT_MAX)
         if initial:
             element["initial_value"] = initial[: element["max_length"]]
         return element
     if item.kind == InputKind.CHOICE:
         options = [{"text": _plain(c.label, limits.OPTION_TEXT), "value": c.value[: limits.OPTION_VALUE]} for c in item.choices[: limits.OPTIONS]]
-        element = {"type": "static_select", "action_id": item.name, "options": options}
+        element = {"type": "static_select", "action_id": name, "options": options}
         chosen = next((o for o in options if o["value"] == initial), None)
         if chosen:
             element["initial_option"] = chosen
         return element
-    if item.kind == InputKind.PERSON:
-        return {"type": "users_select", "action_id": item.name}
-    if item.kind == InputKind.PEOPLE:
-        return {"type": "multi_users_select", "action_id": item.name}
+    if item.kind in (InputKind.PERSON, InputKind.PEOPLE):
+        # A picker left empty would submit empty: an edit would drop whoever was picked before.
+        picked = [users[key] for key in person_keys(initial) if key in users]
+        if item.kind == InputKind.PERSON:
+            return {"type": "users_select", "action_id": name, **({"initial_user": picked[0]} if picked else {})}
+        return {"type": "multi_users_select", "action_id": name, **({"initial_users": picked} if picked else {})}
     if item.kind == InputKind.DATE:
-        element = {"type": "datepicker", "action_id": item.name}
-        if initial:
-            element["initial_date"] = initial
+        element = {"type": "datepicker", "action_id": name}
+        if real := _real_date(initial):
+            element["initial_date"] = real
         return element
     option = {"text": _plain(item.label, limits.OPTION_TEXT), "value": "true"}
-    element = {"type": "checkboxes", "action_id": item.name, "options": [option]}
+    element = {"type": "checkboxes", "action_id": name, "options": [option]}
     if initial in ("true", "1", "yes"):
         element["initial_options"] = [option]
     return element
 
 
-def to_modal(form: Form) -> dict:
-    """Render a form as a modal view for views.open / views.update."""
+def person_keys(value: str | None) -> list[str]:
+    """Return the person keys a person picker's value holds (comma-separated)."""
+    return [key.strip() for key in (value or "").split(",") if key.strip()]
+
+
+def form_value(form: Form, item: Input) -> str | None:
+    """Return what an input shows: what was submitted (even emptied), else its initial value."""
+    return form.values[item.name] if item.name in form.values else item.initial
+
+
+def to_modal(form: Form, users: Mapping[str, str] | None = None) -> dict:
+    """Render a form as a modal view for views.open / views.update; `users` maps person keys to Slack user ids, to prefill pickers."""
     blocks: list[dict] = _text_sections(form.intro) if form.intro else []
     for item in form.inputs:
-        initial = form.values.get(item.name) or item.initial
         block = {
             "type": "input",
             "block_id": item.name[: limits.BLOCK_ID],
             "label": _plain(item.label, limits.INPUT_LABEL),
             "optional": not item.required,
-            "element": _element(item, initial),
+            "element": _element(item, form_value(form, item), users or {}),
         }
         if item.hint:
             block["hint"] = _plain(item.hint, limits.INPUT_HINT)
@@ -219,6 +251,15 @@ def to_modal(form: Form) -> dict:
     }
 
 
-def to_errors(errors: Mapping[str, str]) -> dict:
-    """Render errors by input name as a view_submission response, shown inline on each input."""
-    return {"response_action": "errors", "errors": {name[: limits.BLOCK_ID]: cut(escape(msg), limits.INPUT_HINT) for name, msg in errors.items()}}
+def to_errors(errors: Mapping[str, str], inputs: Iterable[str]) -> dict:
+    """Render errors by input name as a view_submission response, shown inline on each input.
+
+    Slack refuses an error for a block the modal does not have, so such an error is
+    shown on the first of the modal's `inputs` (block ids) instead, beside its own.
+    """
+    shown = [block_id for block_id in inputs]
+    placed: dict[str, list[str]] = {}
+    for name, message in errors.items():
+        block_id = name[: limits.BLOCK_ID]
+        placed.setdefault(block_id if block_id in shown or not shown else shown[0], []).append(message)
+    return {"response_action": "errors", "errors": {block_id: cut(escape(" ".join(messages)), limits.INPUT_HINT) for block_id, messages in placed.items()}}

@@ -28,17 +28,23 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 DATA_KEY = "mlpulse"
 _STYLES = {Style.PRIMARY: "positive", Style.DANGER: "destructive"}
-_MARKDOWN = re.compile(r"([\\*_\[\]])")  # what Teams reads as emphasis or a link
+# What CommonMark (which Teams' TextBlocks follow) could read as markup anywhere in a line:
+# emphasis, code and fences, links, autolinks and HTML, tables, strikethrough, entities;
+# and at the start of a line: headings, lists, setext underlines and rules. A backslash
+# before the mark shows it as typed.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&])")
+_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])", re.MULTILINE)
 _AT = re.compile(r"<(/?at\b)", re.IGNORECASE)
-_LIST_START = re.compile(r"^(\s*)(\d+)\.", re.MULTILINE)
+# Indentation would make a code block; non-breaking spaces keep the look, not the meaning.
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def escape(text: str) -> str:
-    """Make text inert in a TextBlock: no markdown, no links, no mentions."""
+    """Make text inert in a TextBlock or a fact: no markdown, no links, no mentions."""
     text = _AT.sub("<\u200b\\1", text)
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LIST_START.sub(r"\1\2\\.", text)
-    return re.sub(r"^(\s*)-", r"\1\\-", text, flags=re.MULTILINE)
+    text = _LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\" + m[2][-1] if m[2][0].isdigit() else "\\" + m[2]), text)
+    return _INDENT.sub(lambda m: "\u00a0" * len(m.group()), text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -119,7 +125,7 @@ def _section_body(text: str, fields, buttons, mentions: tuple[Mention, ...], peo
     if mentions:
         items.append({"type": "TextBlock", "text": people.text(mentions), "wrap": True})
     for start in range(0, len(fields), limits.FACTS):
-        facts = [{"title": _plain(f.label, limits.FACT_TITLE), "value": cut(escape(f.value), limits.FACT_VALUE) or " "} for f in fields[start : start + limits.FACTS]]
+        facts = [{"title": cut(escape(" ".join(f.label.split())), limits.FACT_TITLE) or " ", "value": cut(escape(f.value), limits.FACT_VALUE) or " "} for f in fields[start : start + limits.FACTS]]
         items.append({"type": "FactSet", "facts": facts})
     return items + _action_sets(buttons)
 
@@ -214,22 +220,35 @@ def _input(item: Input, initial: str | None) -> dict:
     return element
 
 
-def to_form_card(form: Form) -> dict:
-    """Render a form as a card of inputs; errors from the last submission show under their inputs."""
+def _form_body(form: Form, notes: bool, error_limit: int) -> list[dict]:
     body: list[dict] = [{"type": "TextBlock", "text": escape(cut(form.title, limits.TITLE)), "size": "Large", "weight": "Bolder", "wrap": True}]
-    if form.intro:
+    if form.intro and notes:
         body += _text_blocks(form.intro)
     if form.errors:
         body.append({"type": "TextBlock", "text": "Please correct the fields marked below.", "color": "Attention", "wrap": True})
     for item in form.inputs:
-        body.append(_input(item, form.values.get(item.name) or item.initial))
+        body.append(_input(item, form.values[item.name] if item.name in form.values else item.initial))
         if item.name in form.errors:
-            body += _text_blocks(form.errors[item.name], color="Attention", size="Small", spacing="None")
-        elif item.hint and item.kind not in (InputKind.TEXT, InputKind.LONG_TEXT):
+            body += _text_blocks(cut(form.errors[item.name], error_limit), color="Attention", size="Small", spacing="None")
+        elif notes and item.hint and item.kind not in (InputKind.TEXT, InputKind.LONG_TEXT):
             body += _text_blocks(item.hint, isSubtle=True, size="Small", spacing="None")
+    return body
+
+
+def to_form_card(form: Form) -> dict:
+    """Render a form as a card of inputs; errors from the last submission show under their inputs.
+
+    A form never loses an input: when what was typed makes the card too big for Teams,
+    the intro and hints go first, then the errors are shortened. The state is not cut
+    (a cut state could not be read back); handlers keep it small.
+    """
     submit = {"type": "Action.Submit", "title": _plain(form.submit_label, limits.BUTTON_TITLE), "style": "positive",
-              "data": {DATA_KEY: {"form": str(form.form), "state": form.state[: limits.DATA_VALUE]}}}
-    return _fit(body, [submit], [])
+              "data": {DATA_KEY: {"form": str(form.form), "state": form.state}}}
+    for notes, error_limit in ((True, limits.TEXT), (False, 300), (False, 80)):
+        card = _card(_form_body(form, notes, error_limit), [submit])
+        if _size(card) <= limits.CARD_BYTES:
+            break
+    return card
 
 
 def card_message(view: Message | Form, users: Mapping[int, tuple[str, str]] | None = None) -> Activity:

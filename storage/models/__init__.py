@@ -6,6 +6,7 @@ Alembic compares the migrations against.
 
 from storage.models.checkins import CheckIn, CheckInAnswer
 from storage.models.delivery import ConversationReference, Delivery, Digest, MessageKind, OutboundMessage, Subject
+from storage.models.forms import FormDraft
 from storage.models.forums import ActionItem, AgendaItem, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.models.people import BusinessUnit, Person, PlatformIdentity, UnitContact
 from storage.models.portfolio import MLModel, ModelHealthEvent, Stakeholder, StakeholderChoice
@@ -22,6 +23,7 @@ __all__ = [
     "Delivery",
     "Digest",
     "FailureReport",
+    "FormDraft",
     "ForumRSVP",
     "ForumSession",
     "ForumTopic",

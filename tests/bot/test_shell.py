@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.shell.messenger import ShellMessenger
-from bot.shell.repl import Shell, resolve_person
+from bot.shell.repl import INTERRUPTED, LineReader, Shell, resolve_person
 from storage.migrate import upgrade
 from storage.models import FailureReport
 from tests import factories as f
@@ -147,7 +147,7 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     assert inbox.count("This check-in about Invoice fraud screen expired without an answer. A late answer is still welcome:") == 2
     assert "Reminder 1 of 1." not in inbox and "Remind me tomorrow" not in inbox
     assert "Nobody called “nobody” is known to mlpulse. Try their key or email address. Type people to see everyone." in text
-    assert "invalid duration 'soon': use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
+    assert "invalid duration “soon”: use e.g. 30m, 2h, 3d or 1w. For example: advance 3d" in text
     assert "There is no button [7777]." in text
 
 
@@ -340,3 +340,45 @@ async def test_live_messages_in_the_shell_a_forum_that_has_passed(tmp_path):
     posts = after.split("[ana · ")[1]
     assert posts.count(" in #sales") == 2 and "Going" not in posts and "Can't make it" not in posts
     assert "This forum has taken place." in posts and "RSVPs are closed" in posts
+
+
+async def test_at_a_form_prompt_a_command_is_refused_help_explains_and_a_bad_value_can_be_erased(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", [
+        "/mlreport",
+        "/mlstatus",  # refused; the same question again
+        "fraud", "help", "It flags every invoice.", "last week", "major", "", "maybe", "n",
+        "-",  # the refused date, erased
+        "quit",
+    ])
+    assert "/mlstatus is a command, not an answer. Finish this form first, or type cancel to leave it." in t.text
+    assert "cancel (or Ctrl-C) leaves the form" in t.text and "Answer y or n." in t.text
+    assert "“last week” is not a date" in t.text
+    async with runtime.sessions() as session:
+        report = (await session.exec(select(FailureReport))).one()
+    assert (report.what_happened, report.since, report.impact, report.anonymous) == ("It flags every invoice.", None, "major", False)
+
+
+async def test_ctrl_c_or_cancel_leaves_the_form_and_not_the_shell(shell_runtime):
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "bo", ["/mlreport", "fraud", INTERRUPTED, "/mlstory", "cancel", INTERRUPTED, "whoami", "help", "quit"])
+    assert t.text.count("Form cancelled; nothing was saved.") == 2
+    assert "(Type quit to leave the shell.)" in t.text and "You are Bo (bo)" in t.text
+    assert "cancel (or Ctrl-C) leaves the form without saving anything" in t.text.split("whoami")[-1]
+    async with runtime.sessions() as session:
+        assert (await session.exec(select(FailureReport))).all() == []
+
+
+async def test_the_line_reader_answers_ctrl_c_at_once_and_keeps_the_line_being_typed():
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end) as stream, os.fdopen(write_end, "w") as typing:
+        reader = LineReader(stream, write=lambda text: None)
+        waiting = asyncio.ensure_future(reader("> "))
+        await asyncio.sleep(0)  # the read is under way
+        reader.interrupt()
+        assert await waiting == INTERRUPTED
+        typing.write("fraud\n")
+        typing.flush()
+        assert await reader("> ") == "fraud"
+        typing.close()
+        assert await reader("> ") is None

@@ -12,6 +12,13 @@ from functools import cache
 from importlib import resources
 
 import jsonschema
+from markdown_it import MarkdownIt
+
+# Teams renders a TextBlock's text (and a fact's) as markdown: CommonMark, with tables and
+# strikethrough as in GitHub's flavour. Anything this parser reads as more than plain
+# text would show as markup in Teams.
+_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+_PLAIN = {"paragraph_open", "paragraph_close", "inline", "text", "softbreak", "hardbreak"}
 
 
 @cache
@@ -37,3 +44,13 @@ def card_errors(card: dict) -> list[str]:
         errors.append(f"version is {card.get('version')!r}, not 1.5")
     errors += [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in _validator().iter_errors(card)]
     return errors
+
+
+def markup_in(text: str, mentions: tuple[str, ...] = ()) -> list[str]:
+    """Return the kinds of markup Teams would render in `text` (empty when it shows as typed); the card's own `mentions` are allowed."""
+    for tag in mentions:
+        text = text.replace(tag, "mention")
+    found = []
+    for token in _MARKDOWN.parse(text):
+        found += [t.type for t in [token, *(token.children or [])] if t.type not in _PLAIN]
+    return found

@@ -6,6 +6,18 @@ a shared constant.
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def _real_date(text) -> bool:
+    try:
+        return isinstance(text, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)) and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
 
 def _text(errors: list[str], where: str, obj, limit: int, kinds=("plain_text", "mrkdwn")) -> None:
     if not isinstance(obj, dict) or obj.get("type") not in kinds:
@@ -71,6 +83,8 @@ def check_blocks(blocks, max_blocks: int) -> list[str]:
             if "hint" in block:
                 _text(errors, f"{where}.hint", block["hint"], 2000, ("plain_text",))
             element = block.get("element", {})
+            if len(element.get("action_id", "")) > 255:
+                errors.append(f"{where}: action_id longer than 255")
             if element.get("type") == "plain_text_input":
                 limit = element.get("max_length", 3000)
                 if limit > 3000 or len(element.get("initial_value", "")) > limit:
@@ -83,7 +97,14 @@ def check_blocks(blocks, max_blocks: int) -> list[str]:
                     _text(errors, f"{where}.options[{j}]", option.get("text"), 75, ("plain_text", "mrkdwn"))
                     if len(option.get("value", "")) > 150:
                         errors.append(f"{where}.options[{j}]: value longer than 150")
-            elif element.get("type") not in ("users_select", "multi_users_select", "datepicker"):
+            elif element.get("type") == "datepicker":
+                if "initial_date" in element and not _real_date(element["initial_date"]):
+                    errors.append(f"{where}: initial_date {element['initial_date']!r} is not a YYYY-MM-DD date")
+            elif element.get("type") in ("users_select", "multi_users_select"):
+                users = [element["initial_user"]] if "initial_user" in element else element.get("initial_users", [])
+                if not all(isinstance(u, str) and USER_ID.match(u) for u in users):
+                    errors.append(f"{where}: initial users {users!r} are not Slack user ids")
+            else:
                 errors.append(f"{where}: unknown input element {element.get('type')!r}")
         elif kind != "divider":
             errors.append(f"{where}: unknown block type {kind!r}")
@@ -107,3 +128,24 @@ def check_view(view) -> list[str]:
     elif view.get("type") != "home":
         errors.append(f"unknown view type {view.get('type')!r}")
     return errors
+
+
+def check_errors(view: dict, response: dict) -> list[str]:
+    """Return what is wrong with a view_submission's `errors` answer for `view` (Slack refuses errors for blocks it lacks)."""
+    inputs = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
+    found = [f"error for {name!r}, which is not an input of the view" for name in response.get("errors", {}) if name not in inputs]
+    return found + [f"error for {name!r} longer than 2000" for name, text in response.get("errors", {}).items() if len(text) > 2000]
+
+
+# Slack's mrkdwn formats *bold*, _italics_ and ~strike~ when the marks stand at word
+# boundaries (whitespace or punctuation outside, something other than a space inside),
+# and `code` between any two backticks.
+_EDGE_BEFORE = r"(?:^|(?<=[\s(\[{\"'.,;:!?-]))"
+_EDGE_AFTER = r"(?=$|[\s)\]}\"'.,;:!?-])"
+_SPANS = [re.compile(_EDGE_BEFORE + re.escape(m) + r"(?=[^\s" + m + r"]).*?(?<=\S)" + re.escape(m) + _EDGE_AFTER, re.MULTILINE) for m in "*_~"]
+_SPANS.append(re.compile(r"(?<!\u200b)`[^`\n]*?(?<!\u200b)`"))
+
+
+def mrkdwn_formatting(text: str) -> list[str]:
+    """Return the spans of `text` that Slack would format (bold, italics, strike, code); empty when it shows as typed."""
+    return [m.group() for span in _SPANS for m in span.finditer(text)]

@@ -99,11 +99,11 @@ def test_cadence_survives_storage(cadence):
 @pytest.mark.parametrize(
     "every, on, message",
     [
-        ("fortnight", None, "invalid 'every' 'fortnight'"),
+        ("fortnight", None, "invalid 'every' “fortnight”"),
         ("0 weeks", None, "'every' must be at least 1"),
-        ("2 weeks", ["tuesday", "funday"], "unknown weekday 'funday'"),
-        ("1 month", "fifth tue", "invalid 'on' 'fifth tue' for a monthly cadence"),
-        ("1 month", 32, "invalid day of month 32"),
+        ("2 weeks", ["tuesday", "funday"], "unknown weekday “funday”"),
+        ("1 month", "fifth tue", "invalid 'on' “fifth tue” for a monthly cadence"),
+        ("1 month", 32, "invalid day of month “32”"),
     ],
 )
 def test_bad_cadences_say_what_is_wrong(every, on, message):

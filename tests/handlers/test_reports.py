@@ -106,8 +106,9 @@ async def test_a_problems_answer_offers_the_report_first(sessions, portfolio):
         ({"what_happened": "   "}, "what_happened", "Tell us what happened"),
         ({"what_happened": "x" * 3001}, "what_happened", "under 3000 characters (it has 3001)"),
         ({"since": "2026-03-09"}, "since", "in the future"),
-        ({"since": "last week"}, "since", "not a date"),
+        ({"since": "last week"}, "since", "“last week” is not a date"),
         ({"impact": ""}, "impact", "Choose the business impact"),
+        ({"anonymous": "maybe"}, "anonymous", "Answer yes or no"),
     ],
 )
 async def test_bad_input_comes_back_on_its_field_and_files_nothing(sessions, portfolio, changes, field, message):

@@ -79,6 +79,16 @@ async def test_bad_input_comes_back_on_its_field_and_saves_nothing(sessions, por
     assert await stories(sessions) == []
 
 
+async def test_every_mistake_comes_back_in_one_round(sessions, portfolio):
+    values = {**GOOD, "model": "", "headline": "h" * 151, "impact_metric": "m" * 201, "impact_value": "", "contributors": "zed, ana, 🧑\u200d🔬 yves"}
+    reply = await submit(sessions, "ana", FormId.STORY, "", values)
+    errors = reply.view.errors
+    assert set(errors) == {"model", "headline", "impact_metric", "impact_value", "contributors"}
+    assert "“zed”" in errors["contributors"] and "“🧑\u200d🔬 yves”" in errors["contributors"]  # as typed, not as a repr
+    fixed = {**values, "model": "churn", "headline": "Churn down", "impact_metric": "Monthly churn", "impact_value": "-3 points", "contributors": "ana"}
+    assert "waiting for approval" in (await submit(sessions, "ana", FormId.STORY, "", fixed)).view.text
+
+
 async def test_a_story_waits_for_the_owner_and_credits_its_contributors(sessions, portfolio):
     reply = await submit(sessions, "ana", FormId.STORY, "", GOOD)
     assert "waiting for approval" in reply.view.text

@@ -74,3 +74,21 @@ def option(value: str) -> dict:
 
 def ticked() -> dict:
     return {"type": "checkboxes", "selected_options": [{"value": "true"}]}
+
+
+def untouched(modal: dict) -> dict[str, dict]:
+    """The element states Slack submits for a modal nobody changed: each input as it was prefilled."""
+    values = {}
+    for block in modal["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element, kind = block["element"], block["element"]["type"]
+        values[block["block_id"]] = {
+            "plain_text_input": lambda: {"type": kind, "value": element.get("initial_value")},
+            "static_select": lambda: {"type": kind, "selected_option": element.get("initial_option")},
+            "users_select": lambda: {"type": kind, "selected_user": element.get("initial_user")},
+            "multi_users_select": lambda: {"type": kind, "selected_users": element.get("initial_users", [])},
+            "datepicker": lambda: {"type": kind, "selected_date": element.get("initial_date")},
+            "checkboxes": lambda: {"type": kind, "selected_options": element.get("initial_options", [])},
+        }[kind]()
+    return values

@@ -38,7 +38,7 @@ async def test_a_lead_schedules_a_forum_and_rsvps_update_the_announcement_in_pla
     await until(lambda: fake_slack.ok("views.open"))
     modal, view_id = opened_modal(fake_slack, "forum.schedule")
     bad = await interaction(bot, submission("ULEAD", modal, view_id, {**SCHEDULE, "at": text("3pm")}))
-    assert (await bad.json()) == {"response_action": "errors", "errors": {"at": "invalid time '3pm': use HH:MM, e.g. 10:00"}}
+    assert (await bad.json()) == {"response_action": "errors", "errors": {"at": "invalid time “3pm”: use HH:MM, e.g. 10:00"}}
     assert (await interaction(bot, submission("ULEAD", modal, view_id, SCHEDULE))).status == 200
     await until(lambda: any("Forum scheduled" in json.dumps(r) for r in fake_slack.responses()))
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.slack.render import action_of, cut, escape, to_errors, to_home, to_message, to_modal
 from handlers.actions import ActionId, FormId
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
-from tests.fakes.blockkit import check_blocks, check_view
+from tests.fakes.blockkit import check_blocks, check_errors, check_view, mrkdwn_formatting
 
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<#C123|general>", "<https://evil.example|click>", "&amp;", "&", "*bold*", "`code`", "\n", "ﷺ", "🧪", "\u202e", ">"]
 text = st.one_of(
@@ -30,7 +30,7 @@ messages = st.builds(Message, title=text, text=text, sections=st.lists(sections,
 choices = st.lists(st.builds(Choice, value=text.map(lambda t: t[:300] or "v"), label=text), min_size=1, max_size=120).map(tuple)
 inputs = st.builds(
     Input,
-    name=st.text("abcdefghij_", min_size=1, max_size=20),
+    name=st.text("abcdefghij_", min_size=1, max_size=300),
     label=text,
     kind=st.sampled_from(list(InputKind)),
     required=st.booleans(),
@@ -82,6 +82,30 @@ def test_mentions_ping_only_real_user_ids_and_stay_within_limits(view):
             assert token in ("<@U024BE7LH>", "<@W0MLPULSE>"), token
 
 
+def mrkdwn_texts(blocks: list[dict]):
+    """Yield the user text of every mrkdwn object; a field's bold label is the renderer's own, so its marks are taken off."""
+    for block in blocks:
+        for obj in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if isinstance(obj, dict) and obj.get("type") == "mrkdwn":
+                label, _, value = obj["text"].partition("\n")
+                yield from ((label[1:-1], value) if obj in block.get("fields", []) else (obj["text"],))
+
+
+FORMATTING = st.lists(st.sampled_from(["*bold*", "_italics_", "~strike~", "`code`", "```fence```", " ", "\n", "a", "(", "*", "_"]), max_size=20).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(FORMATTING, FORMATTING)
+def test_user_formatting_marks_show_as_typed(said, label):
+    view = Message("t", said, (Section(said, (Field(label, said),), mentions=(Mention(4, said),)),), footer=said)
+    assert all(mrkdwn_formatting(shown) == [] for shown in mrkdwn_texts(to_message(view)["blocks"]))
+
+
+def test_the_formatting_checker_sees_what_slack_would_format():
+    assert mrkdwn_formatting("a *bold* and _it_, ~s~ `c`") == ["*bold*", "_it_", "~s~", "`c`"]
+    assert mrkdwn_formatting(inert_text := to_message(Message("", "a *bold* `c`"))["blocks"][0]["text"]["text"]) == [] and "*bold" in inert_text
+
+
 def test_a_mention_names_the_person_for_slack_and_falls_back_to_the_name():
     view = Message("Story", sections=(Section(text="Thanks to", mentions=(Mention(1, "Ana"), Mention(4, "Bo <!here>"))),))
     blocks = to_message(view, USERS)["blocks"]
@@ -125,7 +149,27 @@ def test_escaping_and_cutting_never_split_an_entity():
 
 def test_form_errors_become_inline_errors():
     form = Form(FormId.AWAY, "Away", (Input("until", "Until", InputKind.DATE),), errors={"until": "That date is in the past <!here>."})
-    assert to_errors(form.errors) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
+    assert to_errors(form.errors, ["until"]) == {"response_action": "errors", "errors": {"until": "That date is in the past &lt;!here&gt;."}}
+
+
+def test_an_error_for_an_input_the_modal_lacks_is_shown_on_its_first_input():
+    modal = to_modal(Form(FormId.STORY, "Story", (Input("headline", "Headline"), Input("impact_metric", "Metric"))))
+    answer = to_errors({"impact_value": "Give both.", "impact_metric": "Too long."}, [b["block_id"] for b in modal["blocks"]])
+    assert check_errors(modal, answer) == []
+    assert answer["errors"] == {"headline": "Give both.", "impact_metric": "Too long."}
+
+
+def test_a_date_input_is_prefilled_only_with_a_real_date_and_pickers_with_slack_ids():
+    form = Form(FormId.AWAY, "Away", (Input("a", "A", InputKind.DATE, initial="2026-02-30"), Input("b", "B", InputKind.DATE, initial="2026-02-03"),
+                                      Input("c", "C", InputKind.PEOPLE, initial="ana,nobody,bo"), Input("d", "D", InputKind.PERSON, initial="bo")))
+    elements = [b["element"] for b in to_modal(form, {"ana": "UANA", "bo": "UBO"})["blocks"]]
+    assert "initial_date" not in elements[0] and elements[1]["initial_date"] == "2026-02-03"
+    assert elements[2]["initial_users"] == ["UANA", "UBO"] and elements[3]["initial_user"] == "UBO"
+
+
+def test_a_cleared_optional_input_stays_cleared_when_the_form_comes_back():
+    form = Form(FormId.STORY, "Story", (Input("impact_metric", "Metric", required=False, initial="Monthly churn"),), values={"impact_metric": ""})
+    assert "initial_value" not in to_modal(form)["blocks"][0]["element"]
 
 
 def test_the_checker_would_catch_a_bad_payload():

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from storage.models import FailureReport, Person
+from storage.models import FailureReport, FormDraft, Person
 from tests.bot.slack.requests import command, interaction, opened_modal, option, press, submission, text, ticked, until
 
 
@@ -47,6 +47,28 @@ async def test_the_message_shortcut_in_a_public_channel_links_the_message_from_a
     assert report.link == "https://fake.slack.example/archives/C0SALES/p1700000123000200" and report.quoted == "forecast is off"
     owner_dm = json.dumps(next(m for m in fake_slack.ok("chat.postMessage") if m["channel"] == "UOWNER"))
     assert "archives/C0SALES/p1700000123000200" in owner_dm and "forecast is off" in owner_dm
+
+
+async def test_a_long_quoted_message_keeps_the_form_state_on_the_server_not_in_private_metadata(bot, fake_slack, slack_runtime, sessions):
+    said = ('🧑\u200d🔬 "quoted" \\ ' * 200)[:1000]
+    payload = {
+        "type": "message_action", "callback_id": "report_problem", "trigger_id": "trig.short", "response_url": fake_slack.response_url + "9",
+        "user": {"id": "UANA"}, "channel": {"id": "C0SALES"}, "message_ts": "1700000123.000200", "message": {"ts": "1700000123.000200", "text": said},
+    }
+    await interaction(bot, payload)
+    await until(lambda: fake_slack.ok("views.open"))
+    modal, view_id = opened_modal(fake_slack, "report.file")
+    assert len(modal["private_metadata"]) <= 3000 and said[:20] not in modal["private_metadata"]
+
+    first = await (await interaction(bot, submission("UANA", modal, view_id, {"model": option("churn"), "what_happened": text(" "), "quote": ticked()}))).json()
+    assert set(first["errors"]) == {"what_happened", "impact"}
+    values = {"model": option("churn"), "what_happened": text("The forecast is off."), "impact": option("minor"), "quote": ticked()}
+    assert (await interaction(bot, submission("UANA", modal, view_id, values))).status == 200
+    await until(lambda: any(m["channel"] == "UOWNER" for m in fake_slack.ok("chat.postMessage")))
+    async with sessions() as session:
+        [report] = (await session.exec(select(FailureReport))).all()
+        assert (await session.exec(select(FormDraft))).all() == []  # done with, so forgotten
+    assert report.quoted == said.strip() and report.link.endswith("p1700000123000200")
 
 
 async def test_the_owner_triages_from_the_dm_and_the_reporter_is_told_while_others_are_refused(bot, fake_slack, slack_runtime, sessions):

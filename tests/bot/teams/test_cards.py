@@ -11,12 +11,14 @@ from bot.teams import limits
 from bot.teams.cards import Submission, action_data, escape, submission, to_card, to_form_card
 from handlers.actions import ActionId, FormId
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
-from tests.fakes.adaptive import card_errors
+from tests.fakes.adaptive import card_errors, markup_in
 
-hostile = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.sampled_from([
+MARKUP = [
     "<at>Everyone</at>", "<AT>ceo</AT>", "[click](https://evil.example)", "**bold** _it_", "\\", "\\\\*", "1. first\n- second",
-    "</at><at>x", '"}]}', "x" * 6000, "\u200b\u202e", "{{template}}",
-])
+    "</at><at>x", '"}]}', "x" * 6000, "\u200b\u202e", "{{template}}", "<https://evil.example>", "`code`", "```\nfence\n```", "# heading",
+    "> quote", "+ item", "    indented code", "a\n===", "a | b\n--- | ---", "~~gone~~", "&amp;", "<b>html</b>", "![img](x.png)", "2) second", "***",
+]
+hostile = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.sampled_from(MARKUP) | st.lists(st.sampled_from(MARKUP), max_size=6).map("\n".join)
 buttons = st.builds(Button, st.sampled_from(list(ActionId)), hostile, hostile, st.sampled_from(list(Style)))
 fields = st.builds(Field, hostile, hostile)
 mentions = st.builds(Mention, st.integers(1, 6), hostile)
@@ -49,6 +51,8 @@ def within_limits(card: dict) -> None:
     # The only <at> tags shown are the card's own mention entities; user text cannot add one.
     tags = {e["text"] for e in card.get("msteams", {}).get("entities", [])}
     assert text.count("<at>") == sum(text.count(t) for t in tags)
+    for piece in shown(card["body"]):  # and no user text turns into markup
+        assert markup_in(piece, tuple(tags)) == [], piece
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -121,3 +125,24 @@ def test_form_inputs_keep_values_and_show_errors_under_their_field():
     assert by_id["model"]["value"] == "fraud" and by_id["since"]["value"] == "2026-03-01" and by_id["anonymous"]["value"] == "true"
     after = body[body.index(by_id["what_happened"]) + 1]
     assert after["color"] == "Attention" and after["text"] == "Tell us what happened."
+
+
+def test_a_form_shown_again_with_its_errors_keeps_every_input_however_much_was_typed():
+    inputs = tuple(Input(f"field_{n}", f"Field {n}", InputKind.LONG_TEXT, required=False, max_length=3000, hint="h" * 300) for n in range(6))
+    typed = {i.name: "*a* [x](y) " * 272 for i in inputs}  # about 3,000 characters in every field, and quoted in its error
+    form = Form(FormId.REPORT, "Report", inputs, intro="i" * 2000, errors={i.name: f"{typed[i.name]} is wrong." for i in inputs}, values=typed)
+    card = to_form_card(form)
+    within_limits(card)
+    assert [b["id"] for b in card["body"] if b.get("id")] == [i.name for i in inputs]
+    assert card["actions"][0]["data"]["mlpulse"]["form"] == "report.file"
+
+
+def test_a_cleared_optional_input_stays_cleared_when_the_form_comes_back():
+    form = Form(FormId.STORY, "Story", (Input("impact_metric", "Metric", required=False, initial="Monthly churn"),), values={"impact_metric": ""})
+    assert "value" not in next(b for b in to_form_card(form)["body"] if b.get("id") == "impact_metric")
+
+
+def test_every_kind_of_markup_shows_as_typed_in_text_and_in_fact_titles():
+    for sample in MARKUP:
+        card = to_card(Message(sample, sample, (Section(sample, (Field(sample, sample),)),), footer=sample))
+        assert all(markup_in(piece) == [] for piece in shown(card["body"])), sample

@@ -1,0 +1,30 @@
+"""Storage layer: the state of open forms, kept on the server when the platform cannot carry it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import FormDraft
+
+# A form left open longer than this is answered "that form has expired"; its state goes.
+DRAFT_LIFETIME = timedelta(days=2)
+
+
+async def create_draft(*, session: AsyncSession, key: str, state: str, now: datetime) -> None:
+    """Keep a form's state under `key`, and drop the drafts of forms long abandoned."""
+    await session.exec(delete(FormDraft).where(FormDraft.created_at < now - DRAFT_LIFETIME))
+    session.add(FormDraft(key=key, state=state, created_at=now))
+
+
+async def get_draft(*, session: AsyncSession, key: str) -> str | None:
+    """Get the state kept for a form, or None when it is gone."""
+    draft = await session.get(FormDraft, key)
+    return draft.state if draft else None
+
+
+async def delete_draft(*, session: AsyncSession, key: str) -> None:
+    """Forget a form's state once the form is done with."""
+    await session.exec(delete(FormDraft).where(FormDraft.key == key))
