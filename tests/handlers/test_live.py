@@ -11,12 +11,14 @@ from sqlmodel import select
 from bot.delivery import MessageRef, deliver_due
 from handlers import router
 from handlers.actions import ActionId, FormId
+from storage import delivery as delivery_store
 from storage.models import CheckIn, Delivery, MessageKind, OutboundMessage
 from tests import factories as f
 from tests.bot.fakes import RecordingMessenger
 from tests.conftest import POLICY, TUESDAY
 from tests.handlers.test_forums import ANNOUNCED, APRIL, SYNCED, forum_portfolio
 from tests.handlers.test_reports import GOOD, text_of
+from tests.handlers.test_stories import GOOD as STORY
 from tests.helpers import act, outbox, run_tick, submit
 
 
@@ -184,3 +186,63 @@ async def test_a_message_on_a_platform_not_running_here_is_left_as_it_is(session
     report = await deliver_due(sessions, elsewhere, POLICY, later)
     assert report.updated == 0 and elsewhere.updated == []
     assert {m.status for m in await copies(sessions, checkin.id)} == {Delivery.SENT}
+
+
+async def test_a_story_approved_by_one_lead_shows_the_decision_on_the_other_leads_copy(sessions):
+    spec = f.small_portfolio().model_dump()
+    spec["people"].append({"key": "lead2", "name": "Lee Two", "email": "lead2@example.com"})
+    spec["leads"] = ["lead", "lead2"]
+    async with sessions() as session:
+        await f.sync(session, f.decl(**spec))
+    messenger = RecordingMessenger()
+    await submit(sessions, "owner", FormId.STORY, "", STORY, TUESDAY)  # the owner's own story goes to both leads
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    mine, theirs = await outbox(sessions, MessageKind.STORY_REVIEW)
+    approved = await press(sessions, "lead", ActionId.STORY_APPROVE, mine.subject_id, TUESDAY, origin=ref_of(mine))
+    assert "Approved by Lead" in approved.view.text
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    assert await updates_of(messenger, mine) == []  # the lead's own copy was rewritten by the press
+    [view] = await updates_of(messenger, theirs)
+    assert view.footer == "✅ Approved and posted." and view.all_buttons() == ()
+
+
+async def test_an_action_item_marked_done_loses_its_button_where_it_was_sent(sessions):
+    async with sessions() as session:
+        await f.sync(session, forum_portfolio(), SYNCED)
+    messenger = RecordingMessenger()
+    ended = APRIL + timedelta(hours=2)
+    for at in (ANNOUNCED, ended):
+        await run_tick(sessions, at)
+        await deliver_due(sessions, messenger, POLICY, at)
+    [prompt] = await outbox(sessions, MessageKind.FORUM_NOTES_PROMPT)
+    notes = {"notes": "Drift in the CRM feed.", "item_1": "Retrain on Q1 data", "owner_1": "ana", "due_1": "2026-04-14"}
+    await submit(sessions, "lead", FormId.FORUM_NOTES, prompt.subject_id, notes, ended)
+    await deliver_due(sessions, messenger, POLICY, ended)
+    [assigned] = await outbox(sessions, MessageKind.ACTION_ITEM_ASSIGNED)
+    assert ActionId.ACTION_ITEM_DONE in buttons(next(v for t, v, _ in messenger.sent if v.title == "Action item: Retrain on Q1 data"))
+    await act(sessions, "lead", ActionId.ACTION_ITEM_DONE, assigned.subject_id, ended)  # a lead marks it done, elsewhere
+    await deliver_due(sessions, messenger, POLICY, ended)
+    [view] = await updates_of(messenger, assigned)
+    assert view.title == "✅ Done: Retrain on Q1 data" and view.all_buttons() == ()
+    # The leads' prompt to write the notes up says it is done, too.
+    [done] = await updates_of(messenger, prompt)
+    assert "Notes recorded by Lead" in done.text and done.all_buttons() == ()
+
+
+async def test_a_retired_model_says_so_on_the_leads_deprecation_message(sessions):
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        churn, lead = await f.model(session, "churn"), await f.person(session, "lead")
+        churn.deprecation_candidate_since, churn.deprecation_reason = TUESDAY, "its stakeholders stopped using it"
+        session.add(churn)
+        await delivery_store.create_message(
+            session=session, key="deprecation", kind=MessageKind.MODEL_DEPRECATION, subject_id=churn.id, person_id=lead.id, not_before=TUESDAY
+        )
+        await session.commit()
+    messenger = RecordingMessenger()
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    [message] = await outbox(sessions, MessageKind.MODEL_DEPRECATION)
+    await act(sessions, "lead", ActionId.MODEL_RETIRE_CONFIRM, churn.id, TUESDAY)
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    [view] = await updates_of(messenger, message)
+    assert view.text.startswith("Churn predictor is retired.") and view.all_buttons() == ()
