@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery import LEASE, DeliveryReport, MessageRef, Messenger, deliver_due, new_sender_id
+from bot.delivery import LEASE, DeliveryReport, Messenger, deliver_due, new_sender_id
 from bot.logs import hold_payload_loggers
-from handlers.context import Context, Policy
+from handlers.context import Context, MessageRef, Policy
 from handlers.digest import build_digest, next_digest_at
 from handlers.forums import next_forum_event_at
 from handlers.jobs import TICK_STEPS

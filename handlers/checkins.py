@@ -198,7 +198,9 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
     if not new:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     checkin.answer, checkin.answered_at, checkin.status = answer, ctx.now, "answered"
-    checkin.next_action_at = checkin.snoozed_until = None
+    checkin.snoozed_until = None
+    # Its messages offer *Change answer* until the period ends; the tick takes it away then.
+    checkin.next_action_at = checkin.period_ends_at if ctx.now < checkin.period_ends_at else None
     checkin.closed_at = checkin.closed_at or ctx.now
     session.add(checkin)
     await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from handlers.digest import handle_digest_due
 from handlers.forums import handle_forums_due
-from handlers.scheduled import handle_advance_open, handle_dispatch_due, handle_refresh_stale
+from handlers.scheduled import handle_advance_open, handle_dispatch_due, handle_forget_old_forms, handle_refresh_stale
 
-TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale, handle_forums_due, handle_digest_due)
+TICK_STEPS = (handle_dispatch_due, handle_advance_open, handle_refresh_stale, handle_forums_due, handle_digest_due, handle_forget_old_forms)

@@ -122,15 +122,13 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
             if revived:
                 model.status, model.retired_at = "active", None
                 reschedule = True
+                await live.changed(session, Subject.MODEL, model.id, now)
             if revived or any(getattr(model, k) != v for k, v in values.items()):
                 model.sqlmodel_update(values | {"updated_at": now})
                 session.add(model)
                 report.updated.append(f"model {m.key}" + (" (back from retirement)" if revived else ""))
             if reschedule:
-                for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
-                    person = await people_store.get_person(session=session, person_id=link.person_id)
-                    link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
-                    session.add(link)
+                await reschedule_checkins(session, model, policy, now)
         await _sync_stakeholders(session, model, links.get(model.id, set()), [people[k] for k in m.stakeholders], choices.get(model.id, {}), policy, now)
     declared_models = {m.key for m in decl.models}
     for key, model in models.items():
@@ -143,6 +141,14 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
             link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy)) if model.status == "active" else None
             session.add(link)
     return report
+
+
+async def reschedule_checkins(session: AsyncSession, model: MLModel, policy: Policy, now: datetime) -> None:
+    """Set each stakeholder's next check-in of a model to its next due time after `now`, in their own zone."""
+    for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
+        person = await people_store.get_person(session=session, person_id=link.person_id)
+        link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
+        session.add(link)
 
 
 async def _sync_stakeholders(
@@ -210,10 +216,7 @@ async def handle_restore(session: AsyncSession, ctx: Context, value: str) -> Rep
     model.status, model.retired_at, model.retired_by_id, model.updated_at = "active", None, None, ctx.now
     model.deprecation_candidate_since = model.deprecation_reason = None
     session.add(model)
-    for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
-        person = await people_store.get_person(session=session, person_id=link.person_id)
-        link.next_due_at = next_due_after(model_cadence(model, ctx.policy), ctx.now, person_zone(person, ctx.policy))
-        session.add(link)
+    await reschedule_checkins(session, model, ctx.policy, ctx.now)
     await live.changed(session, Subject.MODEL, model.id, ctx.now)
     return Reply(Message(f"{model.name} is back", f"Brought back by {ctx.actor.display_name}. Its stakeholders are asked again from its next check-in."), ReplyMode.REPLACE)
 

@@ -25,6 +25,7 @@ from handlers.health import refresh_model_health
 from handlers.periods import current_period, local_instant, next_due_after, next_workday
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
+from storage import forms as form_store
 from storage import portfolio as portfolio_store
 from storage.models import MessageKind, Subject
 
@@ -63,6 +64,12 @@ async def handle_refresh_stale(session: AsyncSession, policy: Policy, now: datet
     return TickReport(refreshed=len(stale), more=len(stale) == batch)
 
 
+async def handle_forget_old_forms(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
+    """Drop the state of forms left open for days: it may hold what a reporter was looking at."""
+    await form_store.delete_old_drafts(session=session, now=now)
+    return TickReport()
+
+
 async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
     """Create up to `batch` due check-ins and queue their questions."""
     due = await portfolio_store.list_due_stakeholders(session=session, now=now, limit=batch)
@@ -99,11 +106,16 @@ async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: dateti
 
 
 async def handle_advance_open(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
-    """Send up to `batch` due reminders and snoozed questions, and expire what is over."""
+    """Send up to `batch` due reminders and snoozed questions, expire what is over, and close the answers whose period ended."""
     checkins = await checkin_store.list_checkins_needing_action(session=session, now=now, limit=batch)
     report = TickReport(more=len(checkins) == batch)
     expired_models: set[int] = set()
     for checkin, model, person in checkins:
+        if checkin.status == "answered":  # its period is over: the answer can no longer change, and its messages say so
+            checkin.next_action_at = None
+            session.add(checkin)
+            await live.changed(session, Subject.CHECKIN, checkin.id, now)
+            continue
         if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
             checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "expired", None, now, None
             session.add(checkin)

@@ -105,6 +105,8 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         return notice("That story no longer exists.")
     if story is not None and isinstance(found := await _may_review(session, ctx, story), Reply):
         return found
+    if story is not None and story.status != "pending":  # an edit form opened before someone else decided it
+        return Reply(await review_view(session, story, note="This story was decided while the edit was open, so the edit was not saved."), ReplyMode.REPLACE)
     if story is None and ctx.request_id:
         earlier = await story_store.get_story_by_request(session=session, request_key=ctx.request_id)
         if earlier is not None:  # the same submission again: create once, answer the same

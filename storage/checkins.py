@@ -13,6 +13,8 @@ from storage.common import dialect, insert_ignoring_conflict
 from storage.models import CheckIn, CheckInAnswer, MLModel, Person
 
 OPEN_STATES = ("open",)
+# An answered check-in has one action left: at the end of its period, its messages lose *Change answer*.
+ACTIONABLE = (*OPEN_STATES, "answered")
 
 
 def checkin_values(
@@ -67,12 +69,12 @@ async def list_checkins(*, session: AsyncSession, ids: Sequence[int]) -> Sequenc
 
 
 async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[tuple[CheckIn, MLModel, Person]]:
-    """List open check-ins whose reminder, snooze or expiry time has come, with their models and recipients, locking them."""
+    """List the check-ins whose reminder, snooze, expiry or end of period has come, with their models and recipients, locking them."""
     query = (
         select(CheckIn, MLModel, Person)
         .join(MLModel, MLModel.id == CheckIn.model_id)
         .join(Person, Person.id == CheckIn.person_id)
-        .where(CheckIn.next_action_at <= now, CheckIn.status.in_(OPEN_STATES))
+        .where(CheckIn.next_action_at <= now, CheckIn.status.in_(ACTIONABLE))
         .order_by(CheckIn.next_action_at)
         .limit(limit)
     )
@@ -82,8 +84,8 @@ async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, 
 
 
 async def get_next_checkin_action_at(*, session: AsyncSession) -> datetime | None:
-    """Return when the next reminder, snooze or expiry is due."""
-    query = select(func.min(CheckIn.next_action_at)).where(CheckIn.status.in_(OPEN_STATES))
+    """Return when the next reminder, snooze, expiry or end of an answered period is due."""
+    query = select(func.min(CheckIn.next_action_at)).where(CheckIn.status.in_(ACTIONABLE))
     return (await session.exec(query)).one()
 
 

@@ -15,7 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import upsert
-from storage.models import ConversationReference, MLModel, OutboundMessage, PlatformIdentity, Stakeholder
+from storage.models import ConversationReference, Delivery, MLModel, OutboundMessage, PlatformIdentity, Stakeholder
 
 PERSON = "person"
 CHANNEL = "channel"
@@ -121,7 +121,7 @@ async def update_unreachable_messages(*, session: AsyncSession, person_id: int, 
     """
     result = await session.exec(
         update(OutboundMessage)
-        .where(OutboundMessage.person_id == person_id, OutboundMessage.status == "failed", OutboundMessage.last_error.like("Unreachable:%"))
-        .values(status="queued", not_before=now, attempts=0, claimed_until=None, last_error=None)
+        .where(OutboundMessage.person_id == person_id, OutboundMessage.status == Delivery.FAILED, OutboundMessage.last_error.like("Unreachable:%"))
+        .values(status=Delivery.QUEUED, not_before=now, attempts=0, claimed_until=None, last_error=None)
     )
     return result.rowcount or 0

@@ -72,7 +72,8 @@ async def update_live_messages(
     if shown is not None:
         platform, conversation, message = shown
         here = and_(OutboundMessage.platform == platform, OutboundMessage.conversation_id == conversation, OutboundMessage.message_id == message)
-        query = query.where(or_(OutboundMessage.message_id.is_(None), ~here))
+        # Only a copy that is current otherwise: one stale or on its way may be showing an older state than this reply.
+        query = query.where(or_(OutboundMessage.message_id.is_(None), ~here, OutboundMessage.status != Delivery.SENT))
     result = await session.exec(
         query.values(
             revision=OutboundMessage.revision + 1,
@@ -158,6 +159,7 @@ async def update_message_sent(
             sent_at=func.coalesce(OutboundMessage.sent_at, at),
             claimed_until=None,
             claimed_by=None,
+            attempts=0,  # a live message is claimed again at each change: each update gets the full retries
             last_error=None,
         )
     )
@@ -179,6 +181,8 @@ async def update_message_status(
     claim must not undo what the new holder does.
     """
     values: dict = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
+    if status == Delivery.SENT:  # an update given up on: the message is out, and its next update starts afresh
+        values["attempts"] = 0
     if not_before is not None:
         values["not_before"] = not_before
     query = update(OutboundMessage).where(OutboundMessage.id == message_id)

@@ -14,9 +14,13 @@ DRAFT_LIFETIME = timedelta(days=2)
 
 
 async def create_draft(*, session: AsyncSession, key: str, state: str, now: datetime) -> None:
-    """Keep a form's state under `key`, and drop the drafts of forms long abandoned."""
-    await session.exec(delete(FormDraft).where(FormDraft.created_at < now - DRAFT_LIFETIME))
+    """Keep a form's state under `key`."""
     session.add(FormDraft(key=key, state=state, created_at=now))
+
+
+async def delete_old_drafts(*, session: AsyncSession, now: datetime) -> int:
+    """Drop the drafts of forms abandoned longer than `DRAFT_LIFETIME`; return how many."""
+    return (await session.exec(delete(FormDraft).where(FormDraft.created_at < now - DRAFT_LIFETIME))).rowcount
 
 
 async def get_draft(*, session: AsyncSession, key: str) -> str | None:

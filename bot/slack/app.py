@@ -178,14 +178,22 @@ class SlackWiring:
         values = await self.form_values(view)
         origin = Origin(**meta["origin"]) if meta.get("origin") else Origin("command", body["user"]["id"])
         inputs = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
-        state = meta.get("state", "")
-        if meta.get("draft"):
-            state = await run_in_transaction(self.runtime.sessions, lambda session: form_store.get_draft(session=session, key=meta["draft"]))
+        state, draft = meta.get("state", ""), meta.get("draft")
+        if draft:
+            state = await run_in_transaction(self.runtime.sessions, lambda session: form_store.get_draft(session=session, key=draft))
+
+        async def submit(session, ctx, *args) -> Reply:
+            reply = await router.handle_submit(session, ctx, *args)
+            if draft and reply.mode not in (ReplyMode.FORM, ReplyMode.RETRY):
+                # The form is done with: its state goes with the change it made (it may hold a reported message's link).
+                await form_store.delete_draft(session=session, key=draft)
+            return reply
+
         if state is None:
             reply = notice(EXPIRED_FORM)
         else:
             reply = await self.act(
-                body["user"]["id"], router.handle_submit, view["callback_id"], state, values,
+                body["user"]["id"], submit, view["callback_id"], state, values,
                 request_id=f"slack:view:{view['id']}" if view.get("id") else None,
                 learn=not router.identity_optional(form=view["callback_id"], values=values),
                 timeout=SUBMIT_TIMEOUT, origin=origin.message(),
@@ -195,13 +203,13 @@ class SlackWiring:
             return
         if reply.mode == ReplyMode.FORM:
             await ack(response_action="update", view=await self.modal(reply.view, origin))
+            if draft:  # the next form keeps its own state
+                await run_in_transaction(self.runtime.sessions, lambda session: form_store.delete_draft(session=session, key=draft))
             return
         if reply.mode == ReplyMode.RETRY and inputs:  # nothing was saved: the modal stays open with what was typed
             await ack(**to_errors({reply.input or inputs[0]: reply.view.text}, inputs))
             return
         await ack()
-        if meta.get("draft"):  # the form is done with: its state goes (it may hold a reported message's link)
-            await run_in_transaction(self.runtime.sessions, lambda session: form_store.delete_draft(session=session, key=meta["draft"]))
         await self.show(reply, origin, None)
 
     async def on_home_opened(self, body: dict, event: dict) -> None:

@@ -64,7 +64,8 @@ async def test_answer_is_recorded_and_the_message_updated_in_place(sessions, ask
     assert reply.mode == ReplyMode.REPLACE
     assert "Recorded: Yes, works well" in reply.view.text
     checkin, answers = await load(sessions, asked)
-    assert (checkin.status, checkin.answer, checkin.next_action_at) == ("answered", "works", None)
+    # No more reminders; the one thing left is to take *Change answer* away when the period ends.
+    assert (checkin.status, checkin.answer, checkin.next_action_at) == ("answered", "works", checkin.period_ends_at)
     assert [a.answer for a in answers] == ["works"]
     async with sessions() as session:
         assert (await f.model(session, "churn")).last_answer == "works"

@@ -12,7 +12,7 @@ from bot.delivery import MessageRef, deliver_due
 from handlers import router
 from handlers.actions import ActionId, FormId
 from storage import delivery as delivery_store
-from storage.models import CheckIn, Delivery, MessageKind, OutboundMessage
+from storage.models import CheckIn, Delivery, MessageKind, OutboundMessage, Subject
 from tests import factories as f
 from tests.bot.fakes import RecordingMessenger
 from tests.conftest import POLICY, TUESDAY
@@ -246,3 +246,81 @@ async def test_a_retired_model_says_so_on_the_leads_deprecation_message(sessions
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
     [view] = await updates_of(messenger, message)
     assert view.text.startswith("Churn predictor is retired.") and view.all_buttons() == ()
+
+
+async def test_an_answer_offers_change_answer_only_until_its_period_ends(sessions, asked):
+    messenger, checkin, ask, reminder = asked
+    later = TUESDAY + POLICY.reminder_after + timedelta(hours=1)
+    await act(sessions, "ana", ActionId.CHECKIN_WORKS, checkin.id, later)
+    await deliver_due(sessions, messenger, POLICY, later)
+    assert ActionId.CHECKIN_CHANGE in buttons((await updates_of(messenger, ask))[-1])
+    ended = checkin.period_ends_at + timedelta(minutes=1)
+    await run_tick(sessions, ended)
+    await deliver_due(sessions, messenger, POLICY, ended)
+    for copy in (ask, reminder):
+        view = (await updates_of(messenger, copy))[-1]
+        assert "Recorded: Yes, works well" in view.text and ActionId.CHECKIN_CHANGE not in buttons(view)
+        assert "answers can change until" not in view.footer and "closed" in view.footer
+    async with sessions() as session:
+        assert (await session.get(CheckIn, checkin.id)).next_action_at is None  # done with: later ticks leave it alone
+
+
+async def test_a_press_on_a_copy_that_is_behind_still_brings_it_up_to_date(sessions, asked):
+    messenger, checkin, ask, reminder = asked
+    later = TUESDAY + POLICY.reminder_after + timedelta(hours=1)
+    await press(sessions, "ana", ActionId.CHECKIN_SNOOZE, checkin.id, later, origin=ref_of(reminder))  # the first question goes stale
+    # Before its update goes out, the first question itself is pressed: its reply is current, but an update
+    # rendered before it may still land, so the copy stays due for one that shows the answer.
+    await press(sessions, "ana", ActionId.CHECKIN_WORKS, checkin.id, later, origin=ref_of(ask))
+    [first] = [m for m in await copies(sessions, checkin.id) if m.id == ask.id]
+    assert (first.status, first.revision) == (Delivery.STALE, 2)
+    await deliver_due(sessions, messenger, POLICY, later)
+    assert "Recorded: Yes, works well" in (await updates_of(messenger, ask))[-1].text
+
+
+async def test_every_update_of_a_long_lived_message_gets_the_full_retries(sessions, asked):
+    messenger, checkin, ask, reminder = asked
+    later = TUESDAY + POLICY.reminder_after + timedelta(hours=1)
+    for n in range(10):  # a message rewritten ten times over the weeks
+        async with sessions() as session:
+            await delivery_store.update_live_messages(session=session, subject=Subject.CHECKIN, subject_id=checkin.id, at=later)
+            await session.commit()
+        await deliver_due(sessions, messenger, POLICY, later)
+
+    class Resetting(RecordingMessenger):
+        async def update(self, ref, view) -> None:
+            raise ConnectionResetError("the platform dropped the connection")
+
+    async with sessions() as session:
+        await delivery_store.update_live_messages(session=session, subject=Subject.CHECKIN, subject_id=checkin.id, at=later)
+        await session.commit()
+    report = await deliver_due(sessions, Resetting(), POLICY, later)
+    assert report.failed == 2
+    # Not given up on: each copy is still due for its update, after a short backoff.
+    assert {(m.status, m.attempts) for m in await copies(sessions, checkin.id)} == {(Delivery.STALE, 1)}
+
+
+async def test_a_model_the_sync_brings_back_clears_its_deprecation_message(sessions):
+    fewer = f.small_portfolio().model_dump()
+    fewer["models"] = [m for m in fewer["models"] if m["key"] != "churn"]
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio())
+        churn, lead = await f.model(session, "churn"), await f.person(session, "lead")
+        churn.deprecation_candidate_since, churn.deprecation_reason = TUESDAY, "its stakeholders stopped using it"
+        session.add(churn)
+        await delivery_store.create_message(
+            session=session, key="deprecation", kind=MessageKind.MODEL_DEPRECATION, subject_id=churn.id, person_id=lead.id, not_before=TUESDAY
+        )
+        await session.commit()
+    messenger = RecordingMessenger()
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    [message] = await outbox(sessions, MessageKind.MODEL_DEPRECATION)
+    async with sessions() as session:
+        await f.sync(session, f.decl(**fewer), now=TUESDAY)  # retired by the sync...
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    assert (await updates_of(messenger, message))[-1].text.startswith("Churn predictor is retired.")
+    async with sessions() as session:
+        await f.sync(session, f.small_portfolio(), now=TUESDAY)  # ...and back, still looking unused
+    await deliver_due(sessions, messenger, POLICY, TUESDAY)
+    view = (await updates_of(messenger, message))[-1]
+    assert view.text.startswith("Churn predictor looks like it is no longer used") and ActionId.MODEL_RETIRE in buttons(view)

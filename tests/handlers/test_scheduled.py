@@ -207,3 +207,16 @@ async def test_reminders_go_out_on_the_recipients_workdays_only(sessions, portfo
     # Cy lives in Tokyo, where Monday 10:00 comes nine hours before it does in UTC.
     assert (await run_tick(sessions, datetime(2026, 3, 9, 1, 0, tzinfo=timezone.utc), policy)).reminded == 1
     assert (await run_tick(sessions, datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc), policy)).reminded == EXPECTED - 1
+
+
+async def test_the_tick_forgets_the_state_of_forms_abandoned_for_days(sessions, portfolio):
+    from storage import forms as form_store
+    from storage.models import FormDraft
+
+    async with sessions() as session:
+        await form_store.create_draft(session=session, key="old", state='{"link": "..."}', now=TUESDAY - timedelta(days=3))
+        await form_store.create_draft(session=session, key="open", state="{}", now=TUESDAY - timedelta(hours=1))
+        await session.commit()
+    await run_tick(sessions, TUESDAY)
+    async with sessions() as session:
+        assert [d.key for d in (await session.exec(select(FormDraft))).all()] == ["open"]

@@ -187,3 +187,15 @@ async def test_a_lead_turns_a_glowing_check_in_into_a_story_draft(sessions, port
     await submit(sessions, "lead", FormId.STORY, form.state, {**GOOD, "contributors": "ana"}, TUESDAY)
     [story] = await stories(sessions)
     assert story.source_checkin_id == checkin.id
+
+
+async def test_an_edit_saved_after_someone_else_decided_the_story_changes_nothing(sessions, portfolio):
+    await submit(sessions, "cy", FormId.STORY, "", GOOD)
+    [story] = await stories(sessions)
+    form = (await act(sessions, "owner", ActionId.STORY_EDIT, story.id)).view  # the owner opens the edit form...
+    await act(sessions, "lead", ActionId.STORY_APPROVE, story.id, policy=STORIES)  # ...while a lead approves it
+    reply = await submit(sessions, "owner", FormId.STORY, form.state, {**GOOD, "headline": "Churn down 30 points"})
+    assert reply.mode == ReplyMode.REPLACE and "the edit was not saved" in reply.view.text
+    assert reply.view.all_buttons() == () and "Approved and posted" in reply.view.footer
+    [story] = await stories(sessions)
+    assert (story.status, story.headline) == ("approved", "Churn down 3 points")
