@@ -125,8 +125,11 @@ def checkin_view(
         text = f"{lead}This check-in about {model.name} expired without an answer. A late answer is still welcome:"
         return Message(title, text, buttons=answer_buttons(checkin.id, snooze=False), footer=footer)
     if checkin.status == "reassigned":
-        target = reassigned_to.display_name if reassigned_to else "someone else"
-        return Message(title, f"{lead}Handed over to {target}. Thanks for pointing us the right way.", footer=footer)
+        if reassigned_to is None:
+            return Message(title, f"{lead}Noted: this one is not for you, and {model.name}'s owner has been told.", footer=footer)
+        return Message(title, f"{lead}Handed over to {reassigned_to.display_name}. Thanks for pointing us the right way.", footer=footer)
+    if checkin.status == "skipped":
+        return Message(title, f"{lead}You were away, so this check-in was skipped; no answer is needed.", footer=footer)
     return Message(title, f"{lead}This check-in is closed ({checkin.status}); no answer is needed.", footer=footer)
 
 

@@ -16,11 +16,13 @@ from rapidfuzz import fuzz, process, utils
 
 T = TypeVar("T")
 SURE = 85
-PLAUSIBLE = 45
+PLAUSIBLE = 50
 MARGIN = 10
 # A typo such as "chrun" scores below SURE, but it is clear when nothing else comes close.
 LIKELY = 75
 CLEAR_MARGIN = 20
+# Suggestions are the names that come near the best one: far behind it, they are noise.
+NEAR = 20
 
 
 def fold(text: str) -> str:
@@ -56,7 +58,7 @@ def best_match(query: str, candidates: Sequence[tuple[T, Sequence[str]]], plausi
     An exact name (any case or accents) wins. Otherwise a single clear fuzzy winner is
     taken: a sure score well ahead of the next ("churn" finds "Churn predictor"), or a
     likely one far ahead of it (the typo "chrun"). Anything less certain becomes
-    suggestions, those scoring `plausible` or more.
+    suggestions: those scoring `plausible` or more and within `NEAR` of the best.
     """
     needle = fold(query)
     for item, names in candidates:
@@ -72,4 +74,5 @@ def best_match(query: str, candidates: Sequence[tuple[T, Sequence[str]]], plausi
         top, lead = ranked[0][1], ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0)
         if (top >= SURE and lead >= MARGIN) or (top >= LIKELY and lead >= CLEAR_MARGIN):
             return Match(candidates[ranked[0][0]][0])
-    return Match(None, tuple(candidates[i][0] for i, score in ranked[:5] if score >= plausible))
+    floor = max(plausible, ranked[0][1] - NEAR) if ranked else plausible
+    return Match(None, tuple(candidates[i][0] for i, score in ranked[:5] if score >= floor))

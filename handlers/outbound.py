@@ -22,6 +22,8 @@ from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage.models import Delivery, MessageKind, OutboundMessage, Subject
 
+# The messages that ask a check-in's question (the others tell its owner of an answer).
+QUESTIONS = (MessageKind.CHECKIN_ASK, MessageKind.CHECKIN_REMINDER, MessageKind.CHECKIN_SNOOZED)
 CHECKIN_NOTES = {
     MessageKind.CHECKIN_REMINDER: "Reminder {sent} of {most}.",
     MessageKind.CHECKIN_SNOOZED: "As you asked, here it is again.",
@@ -52,7 +54,7 @@ async def _checkin(session: AsyncSession, kind: MessageKind, checkin_id: int, po
     checkin = await checkin_store.get_checkin(session=session, checkin_id=checkin_id)
     if checkin is None:
         return None
-    if kind.live:
+    if kind in QUESTIONS:
         if update:  # the question as it stands now, wherever it was asked
             return await render_checkin(session, checkin, policy, now)
         if checkin.status != "open":
@@ -89,7 +91,7 @@ async def _deprecation(session: AsyncSession, model_id: int, update: bool) -> Me
     if model.status != "active":
         return Message(title, f"{model.name} is retired. /mlstatus {model.name} shows its history.") if update else None
     if model.deprecation_candidate_since is None:
-        return Message(title, f"{model.name} is in use again, so there is nothing to decide.") if update else None
+        return Message(title, f"{model.name} is active and no longer looks unused, so there is nothing to decide.") if update else None
     return Message(
         title,
         f"{model.name} looks like it is no longer used: {model.deprecation_reason}.",

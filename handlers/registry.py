@@ -166,6 +166,7 @@ async def _sync_stakeholders(
 async def retire_model(session: AsyncSession, model: MLModel, by: Person | None, now: datetime) -> None:
     """Retire a model: stop its check-ins and close the open ones; keep its history."""
     model.status, model.retired_at, model.retired_by_id, model.updated_at = "retired", now, by.id if by else None, now
+    model.deprecation_candidate_since = model.deprecation_reason = None  # decided: nothing is pending any more
     session.add(model)
     await portfolio_store.update_model_schedule(session=session, model_id=model.id, next_due_at=None)
     for checkin_id in await checkin_store.update_cancel_open_checkins(session=session, model_id=model.id, now=now):

@@ -416,7 +416,7 @@ async def report_view(session: AsyncSession, report: FailureReport, viewer: Pers
         return f"by {name(event.actor_id)}"
 
     lines = [
-        f"• {when(e.at, tz)}: {STATUS_LABELS[Status(e.to_status)]} {who(e)}".rstrip() + (f" ({e.note})" if e.note else "")
+        f"• {when(e.at, tz)}: {'Filed' if e.from_status is None else STATUS_LABELS[Status(e.to_status)]} {who(e)}".rstrip() + (f" ({e.note})" if e.note else "")
         for e in events
     ]
     sections.append(Section(text="History:\n" + "\n".join(lines)))
@@ -438,7 +438,8 @@ async def handle_view(session: AsyncSession, ctx: Context, value: str) -> Reply:
     if ctx.actor.id is None or not await can_see_model(session, ctx, model):
         return notice(f"That report is about {model.name}, which belongs to a unit you are not part of. Its reporter can follow it with the receipt code.")
     allowed = may_change(ctx, model)
-    return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=allowed, buttons=allowed), ReplyMode.EPHEMERAL)
+    own = report.reporter_id is not None and report.reporter_id == ctx.actor.id  # a named reporter sees their own name
+    return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=allowed or own, buttons=allowed), ReplyMode.EPHEMERAL)
 
 
 # Triage

@@ -116,16 +116,21 @@ async def handle_advance_open(session: AsyncSession, policy: Policy, now: dateti
             session.add(checkin)
             await live.changed(session, Subject.CHECKIN, checkin.id, now)
             continue
+        tz = person_zone(person, policy)
+        today = now.astimezone(tz).date()
         if now >= checkin.period_ends_at or (checkin.snoozed_until is None and checkin.reminders_sent >= policy.max_reminders):
-            checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "expired", None, now, None
+            # Someone away is not silent: the check-in is skipped, as one falling due while they are away would be.
+            away = person.away_until is not None and person.away_until >= today
+            checkin.status, checkin.next_action_at, checkin.closed_at, checkin.snoozed_until = "skipped" if away else "expired", None, now, None
             session.add(checkin)
             await live.changed(session, Subject.CHECKIN, checkin.id, now)
             expired_models.add(checkin.model_id)
-            report.expired += 1
+            if away:
+                report.skipped_away += 1
+            else:
+                report.expired += 1
             continue
         # Reminders reach people on their workdays, and not while they are away: put this one off to the morning they are back.
-        tz = person_zone(person, policy)
-        today = now.astimezone(tz).date()
         if (back := next_workday(today, person.away_until)) != today:
             checkin.next_action_at = min(local_instant(back, model_cadence(model, policy).at, tz), checkin.period_ends_at)
             session.add(checkin)

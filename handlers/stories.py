@@ -131,7 +131,9 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         elif long := too_long(text, limit):
             errors[name] = long
     if bool(metric) != bool(value):  # said at once, whatever else is wrong, so that one round fixes everything
+        # On both fields: either one may be the one to change (a value to add, or a metric to clear as well).
         errors["impact_value" if metric else "impact_metric"] = "Give both the metric and its value, or neither."
+        errors.setdefault("impact_metric" if metric else "impact_value", "Give both the metric and its value, or neither: clear this one too, or fill in the other.")
     if errors:
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)
         return form_errors(form, errors, values)

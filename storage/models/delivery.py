@@ -58,7 +58,7 @@ class MessageKind(StrEnum):
     CHECKIN_ASK = "checkin.ask", Subject.CHECKIN, True
     CHECKIN_REMINDER = "checkin.reminder", Subject.CHECKIN, True
     CHECKIN_SNOOZED = "checkin.snoozed", Subject.CHECKIN, True
-    CHECKIN_OWNER_ALERT = "checkin.owner_alert", Subject.CHECKIN, False
+    CHECKIN_OWNER_ALERT = "checkin.owner_alert", Subject.CHECKIN, True
     CHECKIN_REASSIGNED = "checkin.reassigned", Subject.CHECKIN, False
     REPORT_NEW = "report.new", Subject.REPORT, True
     REPORT_ASSIGNED = "report.assigned", Subject.REPORT, True

@@ -222,6 +222,12 @@ async def test_reassign_to_someone_else(sessions, asked):
     assert len(await outbox(sessions, "checkin.reassigned")) == 1
 
 
+async def test_stop_asking_me_without_naming_anyone_says_so_and_not_that_it_was_handed_over(sessions, asked):
+    reply = await submit(sessions, "ana", FormId.CHECKIN_REASSIGN, asked, {"person": "", "stop": "true"})
+    assert "Noted: this one is not for you" in reply.view.text and "Handed over" not in reply.view.text
+    assert "You won't be asked about this model again." in reply.view.text
+
+
 async def test_stop_asking_me_removes_me_and_adds_the_new_person(sessions, asked):
     await submit(sessions, "ana", FormId.CHECKIN_REASSIGN, asked, {"person": "bo@example.com", "stop": "true"})
     async with sessions() as session:

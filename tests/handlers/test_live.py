@@ -320,7 +320,36 @@ async def test_a_model_the_sync_brings_back_clears_its_deprecation_message(sessi
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
     assert (await updates_of(messenger, message))[-1].text.startswith("Churn predictor is retired.")
     async with sessions() as session:
-        await f.sync(session, f.small_portfolio(), now=TUESDAY)  # ...and back, still looking unused
+        await f.sync(session, f.small_portfolio(), now=TUESDAY)  # ...and back
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
     view = (await updates_of(messenger, message))[-1]
-    assert view.text.startswith("Churn predictor looks like it is no longer used") and ActionId.MODEL_RETIRE in buttons(view)
+    assert view.text == "Churn predictor is active and no longer looks unused, so there is nothing to decide." and view.all_buttons() == ()
+
+
+async def test_the_owners_alert_shows_the_answer_as_it_is_now(sessions, asked):
+    messenger, checkin, ask, reminder = asked
+    later = TUESDAY + POLICY.reminder_after + timedelta(hours=1)
+    await act(sessions, "ana", ActionId.CHECKIN_PROBLEMS, checkin.id, later)
+    await deliver_due(sessions, messenger, POLICY, later)
+    [alert] = await outbox(sessions, MessageKind.CHECKIN_OWNER_ALERT)
+    await act(sessions, "ana", ActionId.CHECKIN_WORKS, f"{checkin.id}:change", later)  # it was a false alarm
+    await deliver_due(sessions, messenger, POLICY, later)
+    [view] = await updates_of(messenger, alert)
+    assert view.title == "Churn predictor: Yes, works well" and "answered this period's check-in: Yes, works well" in view.text
+
+
+async def test_an_open_checkin_of_someone_away_is_skipped_not_expired(sessions, asked):
+    messenger, checkin, ask, reminder = asked
+    async with sessions() as session:
+        ana = await f.person(session, "ana")
+        ana.away_until = (TUESDAY + timedelta(days=14)).date()
+        session.add(ana)
+        await session.commit()
+    over = checkin.period_ends_at + timedelta(minutes=1)
+    report = await run_tick(sessions, over)
+    async with sessions() as session:
+        assert (await session.get(CheckIn, checkin.id)).status == "skipped"
+    assert report.skipped_away >= 1
+    await deliver_due(sessions, messenger, POLICY, over)
+    view = (await updates_of(messenger, ask))[-1]
+    assert "You were away, so this check-in was skipped" in view.text and view.all_buttons() == ()

@@ -73,8 +73,11 @@ async def test_only_leads_retire_and_retiring_stops_check_ins(sessions):
         assert (await f.model(session, "churn")).status == "active"
         prompt = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RETIRE, str(churn.id))
         assert prompt.view.buttons[0].action == ActionId.MODEL_RETIRE_CONFIRM
+        candidate = await f.model(session, "churn")
+        candidate.deprecation_candidate_since, candidate.deprecation_reason = NOW, "stopped twice"
         done = await router.handle_action(session, f.ctx(lead), ActionId.MODEL_RETIRE_CONFIRM, str(churn.id))
         assert done.view.title == "Churn predictor is retired"
+        assert candidate.deprecation_candidate_since is None  # decided: /mlstatus no longer calls it a candidate
         await session.commit()
     report = await run_tick(sessions, TUESDAY)
     assert report.created == 2  # fraud and demand only

@@ -258,5 +258,7 @@ async def test_the_report_view_names_the_reporter_only_to_leads_and_the_owner(se
     seen_by_bo = text_of((await act(sessions, "bo", ActionId.REPORT_VIEW, report.id)).view)
     seen_by_lead = text_of((await act(sessions, "lead", ActionId.REPORT_VIEW, report.id)).view)
     assert "Reported by: (hidden)" in seen_by_bo and "Reported by: Ana" in seen_by_lead
+    seen_by_ana = text_of((await act(sessions, "ana", ActionId.REPORT_VIEW, report.id)).view)
+    assert "Reported by: Ana" in seen_by_ana and "Filed by Ana" in seen_by_ana  # her own, named report
     refused = await act(sessions, "cy", ActionId.REPORT_VIEW, report.id)  # Finance, not Sales
     assert "belongs to a unit you are not part of" in refused.view.text
