@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ demo: $(STAMP)  ## the bot on its embedded default: SQLite and the shell
 
 test: $(STAMP)  ## the whole test suite (PostgreSQL too when MLPULSE_TEST_DATABASE_URL is set)
 	$(VENV)/bin/pytest $(ARGS)
+
+lint: $(STAMP)  ## ruff's checks and its formatting, over the whole tree
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)  ## the benchmarks of BENCHMARKS.md
 	$(VENV)/bin/python -m bench.run $(ARGS)

@@ -33,24 +33,73 @@ async def add_forums(engine, size) -> tuple[int, int]:
     start = NOW + timedelta(days=3)
     async with engine.begin() as c:
         await bulk_insert(c, BusinessUnit, [dict(id=quiet_unit, name="Quiet unit", timezone="UTC", created_at=NOW)])
-        await bulk_insert(c, MLModel, [dict(id=quiet_model, key="quiet", name="Quiet model", description="", unit_id=quiet_unit, owner_id=1, status="active",
-                                            health="healthy", health_reason="", open_reports=0, created_at=NOW, updated_at=NOW)])
-        await bulk_insert(c, ReviewForum, [dict(id=u, unit_id=u, schedule="{}", duration_minutes=60, announce_days_ahead=7, active=True, from_config=True, created_at=NOW)
-                                           for u in (1, quiet_unit)])
-        await bulk_insert(c, ForumSession, [
-            dict(id=sid, forum_id=forum, starts_at=starts, ends_at=starts + timedelta(hours=1), timezone="UTC", status=status)
-            for sid, forum, starts, status in ((1, 1, start - timedelta(days=28), "held"), (2, 1, start, "scheduled"), (3, quiet_unit, start, "scheduled"))
-        ])
+        await bulk_insert(
+            c,
+            MLModel,
+            [
+                dict(
+                    id=quiet_model,
+                    key="quiet",
+                    name="Quiet model",
+                    description="",
+                    unit_id=quiet_unit,
+                    owner_id=1,
+                    status="active",
+                    health="healthy",
+                    health_reason="",
+                    open_reports=0,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            ],
+        )
+        await bulk_insert(
+            c,
+            ReviewForum,
+            [
+                dict(id=u, unit_id=u, schedule="{}", duration_minutes=60, announce_days_ahead=7, active=True, from_config=True, created_at=NOW)
+                for u in (1, quiet_unit)
+            ],
+        )
+        await bulk_insert(
+            c,
+            ForumSession,
+            [
+                dict(id=sid, forum_id=forum, starts_at=starts, ends_at=starts + timedelta(hours=1), timezone="UTC", status=status)
+                for sid, forum, starts, status in ((1, 1, start - timedelta(days=28), "held"), (2, 1, start, "scheduled"), (3, quiet_unit, start, "scheduled"))
+            ],
+        )
         unit_models = list(range(1, size.models + 1, size.units))  # unit 1 holds every units-th model
-        await bulk_insert(c, FailureReport, [
-            dict(model_id=unit_models[i % len(unit_models)], receipt_code=f"B{i:07d}", anonymous=False, what_happened=f"Busy unit report {i}",
-                 impact=("none", "minor", "major", "critical")[i % 4], status="open", created_at=NOW - timedelta(days=i % 300), updated_at=NOW)
-            for i in range(BUSY_REPORTS)
-        ] + [
-            dict(model_id=quiet_model, receipt_code=f"Q{i:07d}", anonymous=False, what_happened=f"Quiet report {i}", impact="minor", status="open",
-                 created_at=NOW - timedelta(days=i), updated_at=NOW)
-            for i in range(5)
-        ])
+        await bulk_insert(
+            c,
+            FailureReport,
+            [
+                dict(
+                    model_id=unit_models[i % len(unit_models)],
+                    receipt_code=f"B{i:07d}",
+                    anonymous=False,
+                    what_happened=f"Busy unit report {i}",
+                    impact=("none", "minor", "major", "critical")[i % 4],
+                    status="open",
+                    created_at=NOW - timedelta(days=i % 300),
+                    updated_at=NOW,
+                )
+                for i in range(BUSY_REPORTS)
+            ]
+            + [
+                dict(
+                    model_id=quiet_model,
+                    receipt_code=f"Q{i:07d}",
+                    anonymous=False,
+                    what_happened=f"Quiet report {i}",
+                    impact="minor",
+                    status="open",
+                    created_at=NOW - timedelta(days=i),
+                    updated_at=NOW,
+                )
+                for i in range(5)
+            ],
+        )
         await bulk_insert(c, ForumTopic, [dict(unit_id=1, text=f"Topic {i}", created_at=NOW - timedelta(days=1)) for i in range(50)])
         await bulk_insert(c, ActionItem, [dict(session_id=1, owner_id=1 + i, text=f"Item {i}", followups=0, created_at=NOW) for i in range(50)])
     return 2, 3

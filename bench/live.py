@@ -26,7 +26,7 @@ import json
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.run import ms
@@ -40,13 +40,13 @@ from handlers.actions import ActionId, FormId
 from handlers.declarations import PortfolioDecl
 from storage import delivery as delivery_store
 from storage import people as people_store
-from storage.models import MessageKind
 from storage.migrate import upgrade
+from storage.models import MessageKind
 from tests.fakes.slack import FakeSlack, start_fake_slack
 
 PRESSES = 50
 LEADS = 4
-NOW = datetime(2026, 4, 1, 12, 0, tzinfo=timezone.utc)  # within a week of the forum on the first Tuesday of April
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)  # within a week of the forum on the first Tuesday of April
 
 
 def portfolio(channel: str | None) -> PortfolioDecl:
@@ -55,12 +55,14 @@ def portfolio(channel: str | None) -> PortfolioDecl:
     leads = [{"key": f"lead{i}", "name": f"Lead {i}", "email": f"lead{i}@example.com"} for i in range(LEADS)]
     owner = {"key": "owner", "name": "Owner", "email": "owner@example.com"}
     forum = {"every": "1 month", "on": "first tue", "at": "15:00", "duration": "60m", "announce": "7d"}
-    return PortfolioDecl.model_validate({
-        "people": [owner, *leads, *people],
-        "leads": [p["key"] for p in leads],
-        "units": [{"name": "Sales", "channel": channel, "contacts": [], "forum": forum}],
-        "models": [{"key": "churn", "name": "Churn predictor", "unit": "Sales", "owner": "owner", "stakeholders": ["p0"]}],
-    })
+    return PortfolioDecl.model_validate(
+        {
+            "people": [owner, *leads, *people],
+            "leads": [p["key"] for p in leads],
+            "units": [{"name": "Sales", "channel": channel, "contacts": [], "forum": forum}],
+            "models": [{"key": "churn", "name": "Churn predictor", "unit": "Sales", "owner": "owner", "stakeholders": ["p0"]}],
+        }
+    )
 
 
 async def start(where: Path, channel: str | None, fake: FakeSlack) -> Runtime:
@@ -116,7 +118,11 @@ async def resolve_report(runtime: Runtime, fake: FakeSlack) -> dict:
     await runtime.deliver(wait=True)
     sent = time.perf_counter() - sent_at
     async with runtime.sessions() as session:
-        live = [m for kind in (MessageKind.REPORT_NEW, MessageKind.REPORT_CRITICAL) for m in await delivery_store.list_messages(session=session, kind=kind, subject_id=1)]
+        live = [
+            m
+            for kind in (MessageKind.REPORT_NEW, MessageKind.REPORT_CRITICAL)
+            for m in await delivery_store.list_messages(session=session, kind=kind, subject_id=1)
+        ]
     before = len(updates(fake))
     done = {"status": "wont_fix", "resolution": "The scores are right: these customers did churn."}
     started = time.perf_counter()

@@ -29,8 +29,15 @@ async def delivery_figures(engine, count: int, accepted_at: list[float], message
     }
 
 
-def main(name: str, doc: str, latency: Callable[[Size, int], Awaitable[dict]], fan_out: Callable[[int, int, int | None], Awaitable[dict]],
-         scale: int, scale_help: str, replicas: Callable[[int, int, str | None], Awaitable[dict]] | None = None) -> int:
+def main(
+    name: str,
+    doc: str,
+    latency: Callable[[Size, int], Awaitable[dict]],
+    fan_out: Callable[[int, int, int | None], Awaitable[dict]],
+    scale: int,
+    scale_help: str,
+    replicas: Callable[[int, int, str | None], Awaitable[dict]] | None = None,
+) -> int:
     """Run a platform's benchmarks (interaction latency, fan-out straight through, killed half-way, by two replicas) and print them.
 
     `replicas(count, scale, postgres_url)` returns the named figures of its fan-outs by two replicas.

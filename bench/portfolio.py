@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 from sqlmodel import SQLModel
@@ -50,8 +50,17 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
             c,
             Person,
             [
-                dict(id=i + 1, key=f"p{i + 1:05d}", display_name=f"Person {i + 1}", email=f"p{i + 1}@example.com", timezone=rng.choice(ZONES),
-                     is_lead=i < 5, declared=True, created_at=now, updated_at=now)
+                dict(
+                    id=i + 1,
+                    key=f"p{i + 1:05d}",
+                    display_name=f"Person {i + 1}",
+                    email=f"p{i + 1}@example.com",
+                    timezone=rng.choice(ZONES),
+                    is_lead=i < 5,
+                    declared=True,
+                    created_at=now,
+                    updated_at=now,
+                )
                 for i in range(size.people)
             ],
         )
@@ -60,8 +69,20 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
             c,
             MLModel,
             [
-                dict(id=i + 1, key=f"m{i + 1:05d}", name=f"Model {i + 1}", description="", unit_id=i % size.units + 1,
-                     owner_id=rng.randint(1, ml_people), status="active", health="unknown", health_reason="", open_reports=0, created_at=now, updated_at=now)
+                dict(
+                    id=i + 1,
+                    key=f"m{i + 1:05d}",
+                    name=f"Model {i + 1}",
+                    description="",
+                    unit_id=i % size.units + 1,
+                    owner_id=rng.randint(1, ml_people),
+                    status="active",
+                    health="unknown",
+                    health_reason="",
+                    open_reports=0,
+                    created_at=now,
+                    updated_at=now,
+                )
                 for i in range(size.models)
             ],
         )
@@ -79,10 +100,17 @@ async def load_portfolio(engine, size: Size, now: datetime, seed: int = 1) -> No
             c,
             FailureReport,
             [
-                dict(model_id=rng.randint(1, size.models), receipt_code=f"R{i:07d}", anonymous=i % 5 == 0, reporter_id=None if i % 5 == 0 else rng.randint(1, size.people),
-                     what_happened="Scores looked off for a segment.", impact=rng.choices(impacts, (3, 5, 2, 1))[0],
-                     status=rng.choices(("open", "triaged", "analysing", "resolved", "wont_fix"), (1, 1, 1, 6, 1))[0],
-                     created_at=now - timedelta(days=rng.randint(0, 700)), updated_at=now)
+                dict(
+                    model_id=rng.randint(1, size.models),
+                    receipt_code=f"R{i:07d}",
+                    anonymous=i % 5 == 0,
+                    reporter_id=None if i % 5 == 0 else rng.randint(1, size.people),
+                    what_happened="Scores looked off for a segment.",
+                    impact=rng.choices(impacts, (3, 5, 2, 1))[0],
+                    status=rng.choices(("open", "triaged", "analysing", "resolved", "wont_fix"), (1, 1, 1, 6, 1))[0],
+                    created_at=now - timedelta(days=rng.randint(0, 700)),
+                    updated_at=now,
+                )
                 for i in range(size.reports)
             ],
         )
@@ -109,14 +137,37 @@ async def add_answers(engine, size: Size, now: datetime, start: int, stop: int, 
                 people = stakeholders_of(m, size)
                 for j in range(lo, hi):
                     period = now.date() - timedelta(days=14 * (j // STAKEHOLDERS_PER_MODEL + 1))
-                    due = datetime.combine(period, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=10)
+                    due = datetime.combine(period, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
                     answer = rng.choice(answers)
                     checkin_id = next_id
                     next_id += 1
-                    checkins.append(dict(id=checkin_id, model_id=m + 1, person_id=people[j % STAKEHOLDERS_PER_MODEL], period_key=period.isoformat(), due_at=due,
-                                         period_ends_at=due + timedelta(days=14), status="answered", sent_at=due, reminders_sent=0, snoozes=0,
-                                         answer=answer, answered_at=due + timedelta(hours=3), satisfaction=rng.randint(2, 5), created_at=due))
-                    rows.append(dict(checkin_id=checkin_id, answer=answer, answered_by_id=people[j % STAKEHOLDERS_PER_MODEL], answered_at=due + timedelta(hours=3), late=False))
+                    checkins.append(
+                        dict(
+                            id=checkin_id,
+                            model_id=m + 1,
+                            person_id=people[j % STAKEHOLDERS_PER_MODEL],
+                            period_key=period.isoformat(),
+                            due_at=due,
+                            period_ends_at=due + timedelta(days=14),
+                            status="answered",
+                            sent_at=due,
+                            reminders_sent=0,
+                            snoozes=0,
+                            answer=answer,
+                            answered_at=due + timedelta(hours=3),
+                            satisfaction=rng.randint(2, 5),
+                            created_at=due,
+                        )
+                    )
+                    rows.append(
+                        dict(
+                            checkin_id=checkin_id,
+                            answer=answer,
+                            answered_by_id=people[j % STAKEHOLDERS_PER_MODEL],
+                            answered_at=due + timedelta(hours=3),
+                            late=False,
+                        )
+                    )
             await bulk_insert(c, CheckIn, checkins)
             await bulk_insert(c, CheckInAnswer, rows)
             added += len(rows)

@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text, update
@@ -37,7 +37,7 @@ from storage import portfolio as portfolio_store
 from storage.db import create_engine, run_in_transaction
 from storage.models import CheckIn, Stakeholder
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH = "postgresql+asyncpg://postgres@127.0.0.1:5432/mlpulse_bench"
 RESULTS = Path(__file__).with_name("results")
@@ -97,9 +97,11 @@ async def prepare_database(backend: str, tmp: Path) -> str:
 async def refresh_all(runtime: Runtime, size: Size) -> float:
     start = time.perf_counter()
     for first in range(1, size.models + 1, 500):
+
         async def work(session, first=first):
             for model_id in range(first, min(size.models + 1, first + 500)):
                 await refresh_model_health(session, await portfolio_store.get_model(session=session, model_id=model_id), NOW)
+
         await run_in_transaction(runtime.sessions, work)
     return time.perf_counter() - start
 
@@ -157,7 +159,9 @@ async def bench_backend(backend: str, size: Size, repeat: int, tmp: Path) -> dic
     async with runtime.sessions() as session:
         links = (await session.exec(Stakeholder.__table__.select().with_only_columns(Stakeholder.model_id, Stakeholder.person_id).limit(due))).all()
         for model_id, person_id in links:
-            await session.exec(update(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id).values(next_due_at=NOW - timedelta(minutes=1)))
+            await session.exec(
+                update(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id).values(next_due_at=NOW - timedelta(minutes=1))
+            )
         await session.commit()
     start = time.perf_counter()
     result = await runtime.tick(NOW)
@@ -211,7 +215,7 @@ def main() -> int:
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results = [asyncio.run(bench_backend(b, size, args.repeat, RESULTS)) for b in backends]
     rss = idle_rss(f"sqlite+aiosqlite:///{RESULTS / 'idle.db'}")
-    report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(), "results": results, "idle_rss": rss}
+    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(), "results": results, "idle_rss": rss}
     (RESULTS / ("quick.json" if args.quick else "latest.json")).write_text(json.dumps(report, indent=2))
     print("\n" + json.dumps(report, indent=2))
     return 0

@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -57,7 +57,7 @@ from tests.fakes.slack import FakeSlack, start_fake_slack
 
 SECRET = "bench-signing-secret"
 # Slack stamps messages with the real time, so this benchmark runs on it too.
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 TOKEN = "xoxb-test-token"
 
 
@@ -109,13 +109,18 @@ async def make_due(runtime: Runtime, size: Size, count: int) -> None:
     async with runtime.engine.begin() as c:
         for model in range(count // 4 + 1):
             for person in stakeholders_of(model, size)[: min(4, count - model * 4)]:
-                await c.execute(update(Stakeholder).where(Stakeholder.model_id == model + 1, Stakeholder.person_id == person).values(next_due_at=NOW - timedelta(minutes=1)))
+                await c.execute(
+                    update(Stakeholder).where(Stakeholder.model_id == model + 1, Stakeholder.person_id == person).values(next_due_at=NOW - timedelta(minutes=1))
+                )
 
 
 def signed(body: str) -> dict:
     stamp = str(int(time.time()))
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 async def interaction_latency(size: Size, presses: int) -> dict:
@@ -126,8 +131,11 @@ async def interaction_latency(size: Size, presses: int) -> dict:
     # none, and the tick also posts owner alerts; only check-in questions are pressed.
     await make_due(runtime, size, 2 * presses)
     await runtime.tick(NOW)
-    posts = [(c.body, c.response) for c in fake.calls if c.method == "chat.postMessage" and c.response.get("ok")
-             and c.body["metadata"]["event_payload"]["key"].endswith(":ask")]
+    posts = [
+        (c.body, c.response)
+        for c in fake.calls
+        if c.method == "chat.postMessage" and c.response.get("ok") and c.body["metadata"]["event_payload"]["key"].endswith(":ask")
+    ]
     assert len(posts) >= presses, len(posts)
 
     app = build_slack_app(runtime, runtime.messenger.client, runtime.directory, SECRET)
@@ -140,13 +148,17 @@ async def interaction_latency(size: Size, presses: int) -> dict:
     servers = [await start_server(build_web_app(a), "127.0.0.1", 0) for a in (app, bare)]
     results = {}
     async with aiohttp.ClientSession() as http:
-        for name, (_, port) in zip(("mlpulse", "bare"), servers):
+        for name, (_, port) in zip(("mlpulse", "bare"), servers, strict=True):
             samples, ends = [], []
             for i, (body, response) in enumerate(posts[:presses]):
                 button = body["blocks"][2]["elements"][0]
-                payload = {"type": "block_actions", "user": {"id": body["channel"]}, "trigger_id": "t",
-                           "container": {"type": "message", "channel_id": response["channel"], "message_ts": response["ts"]},
-                           "actions": [{"action_id": button["action_id"], "value": button["value"], "action_ts": f"{name}.{i}"}]}
+                payload = {
+                    "type": "block_actions",
+                    "user": {"id": body["channel"]},
+                    "trigger_id": "t",
+                    "container": {"type": "message", "channel_id": response["channel"], "message_ts": response["ts"]},
+                    "actions": [{"action_id": button["action_id"], "value": button["value"], "action_ts": f"{name}.{i}"}],
+                }
                 data = urlencode({"payload": json.dumps(payload)})
                 updates = len(fake.ok("chat.update"))
                 start = time.perf_counter()
@@ -192,8 +204,12 @@ def timing_claim_checks():
 
 def claim_check_figures(durations: list[float]) -> dict:
     """Return how many claim re-checks ran, their p50 and p99, and the time they took in all."""
-    return {"claim_checks": len(durations), "claim_check_p50_ms": ms(pct(durations, 50)), "claim_check_p99_ms": ms(pct(durations, 99)),
-            "claim_checks_total_s": round(sum(durations), 2)}
+    return {
+        "claim_checks": len(durations),
+        "claim_check_p50_ms": ms(pct(durations, 50)),
+        "claim_check_p99_ms": ms(pct(durations, 99)),
+        "claim_checks_total_s": round(sum(durations), 2),
+    }
 
 
 def sending_figures(fake: FakeSlack, count: int, ceiling: int) -> tuple[dict, list[float], Counter, int]:
@@ -279,7 +295,7 @@ async def fan_out_two_replicas(count: int, scale: int, shared: bool = True, data
     created = (await first.tick(NOW, deliver=False)).work.created
     sending_from = time.perf_counter()
     told: tuple[list, list] = ([], [])
-    for replica, heard in zip((first, second), told):
+    for replica, heard in zip((first, second), told, strict=True):
         watch_share(replica.messenger, shared, heard, sending_from)
     with timing_claim_checks() as durations:
         reports = await asyncio.gather(first.deliver(NOW), second.deliver(NOW))
@@ -301,7 +317,7 @@ async def fan_out_two_replicas(count: int, scale: int, shared: bool = True, data
                 "told_senders": len(heard),
                 "first_told_two_after_s": next((at for at, senders in heard if senders >= 2), None),
             }
-            for report, heard in zip(reports, told)
+            for report, heard in zip(reports, told, strict=True)
         ],
         **claim_check_figures(durations),
     }

@@ -49,11 +49,15 @@ TEAMS_CEILING = 50  # calls per second per bot, as Teams documents
 
 
 def reference(person_id: int, service_url: str) -> str:
-    return json.dumps({
-        "bot": {"id": "28:bench-bot", "name": "mlpulse"}, "user": {"id": f"29:{person_id}", "aadObjectId": f"aad-{person_id}"},
-        "conversation": {"id": f"a:personal-{person_id}", "conversationType": "personal", "tenantId": "t"},
-        "channelId": "msteams", "serviceUrl": service_url,
-    })
+    return json.dumps(
+        {
+            "bot": {"id": "28:bench-bot", "name": "mlpulse"},
+            "user": {"id": f"29:{person_id}", "aadObjectId": f"aad-{person_id}"},
+            "conversation": {"id": f"a:personal-{person_id}", "conversationType": "personal", "tenantId": "t"},
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+        }
+    )
 
 
 async def build(size: Size, path: Path, fake: FakeConnector, answers: int, **messenger):
@@ -68,10 +72,13 @@ async def build(size: Size, path: Path, fake: FakeConnector, answers: int, **mes
     people = range(1, size.people + 1)
     async with engine.begin() as c:
         await c.execute(insert(PlatformIdentity), [dict(person_id=p, platform="teams", external_id=f"aad-{p}") for p in people])
-        await c.execute(insert(ConversationReference), [
-            dict(platform="teams", scope="person", scope_id=f"aad-{p}", conversation_id=f"a:personal-{p}", reference=reference(p, fake.url), updated_at=NOW)
-            for p in people
-        ])
+        await c.execute(
+            insert(ConversationReference),
+            [
+                dict(platform="teams", scope="person", scope_id=f"aad-{p}", conversation_id=f"a:personal-{p}", reference=reference(p, fake.url), updated_at=NOW)
+                for p in people
+            ],
+        )
     await finish_load(engine)
     return restart(engine, NOW, **messenger)
 
@@ -107,9 +114,16 @@ def submit(service_url: str, call, i: int, name: str) -> dict:
     data = first_submit(call.body["attachments"][0]["content"])
     person = call.conversation.removeprefix("a:personal-")
     return {
-        "type": "message", "id": f"{name}-{i}", "channelId": "msteams", "serviceUrl": service_url, "replyToId": call.activity_id, "value": data,
-        "from": {"id": f"29:{person}", "aadObjectId": f"aad-{person}"}, "recipient": {"id": "28:bench-bot"},
-        "conversation": {"id": call.conversation, "conversationType": "personal", "tenantId": "t"}, "channelData": {"tenant": {"id": "t"}},
+        "type": "message",
+        "id": f"{name}-{i}",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "replyToId": call.activity_id,
+        "value": data,
+        "from": {"id": f"29:{person}", "aadObjectId": f"aad-{person}"},
+        "recipient": {"id": "28:bench-bot"},
+        "conversation": {"id": call.conversation, "conversationType": "personal", "tenantId": "t"},
+        "channelData": {"tenant": {"id": "t"}},
     }
 
 
@@ -122,10 +136,12 @@ async def submit_latency(size: Size, presses: int) -> dict:
     sent = fake.sent("send")
     assert len(sent) >= presses, len(sent)
     bare_adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(type("Config", (), {"APP_ID": "", "APP_PASSWORD": ""})()))
-    servers = [await start_server(build_web_app(None, pair), "127.0.0.1", 0) for pair in ((runtime.teams.adapter, runtime.teams.wiring), (bare_adapter, Bare()))]
+    servers = [
+        await start_server(build_web_app(None, pair), "127.0.0.1", 0) for pair in ((runtime.teams.adapter, runtime.teams.wiring), (bare_adapter, Bare()))
+    ]
     results = {}
     async with aiohttp.ClientSession() as http:
-        for name, (_, port) in zip(("mlpulse", "bare"), servers):
+        for name, (_, port) in zip(("mlpulse", "bare"), servers, strict=True):
             samples = []
             for i, call in enumerate(sent[:presses]):
                 start = time.perf_counter()

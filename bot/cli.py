@@ -1,12 +1,12 @@
 """Bot layer: the `mlpulse` command line.
 
-    mlpulse shell [--demo] [--as WHO]    use mlpulse in the terminal
-    mlpulse run [--port N]               run the bot on Slack and/or Teams
-    mlpulse tick [--at ISO] [--dry-run]  run one scheduler tick and exit
-    mlpulse db upgrade                   create or migrate the database schema
-    mlpulse models import [FILE]         sync app.yaml into the database
-    mlpulse models list                  list the registered models
-    mlpulse teams package [--out FILE]   write the Teams app package (zip) to upload
+mlpulse shell [--demo] [--as WHO]    use mlpulse in the terminal
+mlpulse run [--port N]               run the bot on Slack and/or Teams
+mlpulse tick [--at ISO] [--dry-run]  run one scheduler tick and exit
+mlpulse db upgrade                   create or migrate the database schema
+mlpulse models import [FILE]         sync app.yaml into the database
+mlpulse models list                  list the registered models
+mlpulse teams package [--out FILE]   write the Teams app package (zip) to upload
 """
 
 from __future__ import annotations
@@ -318,7 +318,10 @@ def _teams_package(args) -> int:
     try:
         path = write_package(args.out, settings.microsoft_app_id, args.version, args.website)
     except ValueError:
-        print(f"mlpulse teams package: MICROSOFT_APP_ID {settings.microsoft_app_id!r} is not an app id (a GUID such as 00000000-0000-0000-0000-000000000000).", file=sys.stderr)
+        print(
+            f"mlpulse teams package: MICROSOFT_APP_ID {settings.microsoft_app_id!r} is not an app id (a GUID such as 00000000-0000-0000-0000-000000000000).",
+            file=sys.stderr,
+        )
         return 2
     print(f"Wrote {path}. Upload it in Teams: Apps → Manage your apps → Upload an app (or in the Teams admin center).")
     return 0
@@ -326,4 +329,3 @@ def _teams_package(args) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

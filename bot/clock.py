@@ -6,7 +6,7 @@ from one of these, so the shell can move time forward and tests can pin it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -18,7 +18,7 @@ class SystemClock:
     """The real time, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -27,14 +27,14 @@ class ManualClock:
     def __init__(self, start: datetime):
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, moment: datetime) -> None:
         """Jump to `moment`, which must not be in the past."""
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
         if moment < self._now:
             raise ValueError("the clock does not go backwards")
         self._now = moment

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
-    teams_emulator: bool = Field(default=False, exclude=True, description="serve Teams with no app id (set by `mlpulse run --teams-emulator`, never by the environment)")
+    teams_emulator: bool = Field(
+        default=False, exclude=True, description="serve Teams with no app id (set by `mlpulse run --teams-emulator`, never by the environment)"
+    )
     mlpulse_config: Path = DEFAULT_CONFIG
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "microsoft_app_password")

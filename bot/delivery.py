@@ -391,7 +391,7 @@ async def _send(run: _Run, item: _Ready, report: DeliveryReport) -> None:
         await _record(run, message, ref)
     except Exception as exc:  # any platform failure: keep the message, try again later
         final = isinstance(exc, Unreachable) or message.attempts >= MAX_ATTEMPTS
-        backoff = timedelta(seconds=min(3600, 30 * 2 ** message.attempts))
+        backoff = timedelta(seconds=min(3600, 30 * 2**message.attempts))
         log.warning("delivery of %s failed (attempt %d): %s", message.key, message.attempts, exc)
         # A stale message given up on is still out there, as it was: sent.
         retry, give_up = (Delivery.STALE, Delivery.SENT) if item.ref is not None else (Delivery.QUEUED, Delivery.FAILED)

@@ -167,4 +167,6 @@ async def _seed_reports(session, now: datetime) -> None:
         await session.flush()
         session.add(ReportEvent(report_id=report.id, from_status=None, to_status="open", actor_id=report.reporter_id, at=opened))
         if state != "open":
-            session.add(ReportEvent(report_id=report.id, from_status="open", to_status=state, actor_id=models[model_key].owner_id, at=opened + timedelta(days=1)))
+            session.add(
+                ReportEvent(report_id=report.id, from_status="open", to_status=state, actor_id=models[model_key].owner_id, at=opened + timedelta(days=1))
+            )

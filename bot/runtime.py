@@ -100,9 +100,7 @@ class Runtime:
         self.background: set[asyncio.Future] = set()
 
     @classmethod
-    async def start(
-        cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None, *, sync: bool = True
-    ) -> Runtime:
+    async def start(cls, settings: Settings, messenger: Messenger | None, clock: Clock | None = None, url: str | None = None, *, sync: bool = True) -> Runtime:
         """Connect to the configured database, refuse an un-migrated one, and (unless told not to) sync app.yaml into it.
 
         Commands that only read (`models list`, `digest --preview`, `tick --dry-run`)
@@ -161,6 +159,7 @@ class Runtime:
         A duplicate that lost a race to its original is run again, and so answered as
         the original was.
         """
+
         async def work(session):
             actor = self.guest() if person_id is None else await people_store.get_person(session=session, person_id=person_id)
             return await handler(session, self.context(actor, platform, conversation, request_id, origin), *args)

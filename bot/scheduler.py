@@ -12,7 +12,7 @@ and `coalesce` only keep one process from queueing ticks behind a slow one.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -28,7 +28,7 @@ TICK_SECONDS = 60
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """Return a scheduler with mlpulse's jobs registered, not yet started."""
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def tick() -> None:
         try:
@@ -41,10 +41,10 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 
     scheduler.add_job(
         tick,
-        IntervalTrigger(seconds=TICK_SECONDS, timezone=timezone.utc),
+        IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
         id="tick",
         name="check-ins, reminders, expiries, health",
-        next_run_time=datetime.now(timezone.utc),
+        next_run_time=datetime.now(UTC),
         max_instances=1,
         coalesce=True,
         misfire_grace_time=TICK_SECONDS,

@@ -63,7 +63,11 @@ async def build_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewFor
     reports = await report_store.list_open_reports_for_units(session=session, unit_ids=[unit.id], limit=ROWS)
     for report, model in reports:
         since = day(report.created_at.astimezone(zone(fs.timezone)).date())
-        add("report", report.id, f"{IMPACT_EMOJI.get(report.impact, '')} {report.impact} · {model.name}: {_short(report.what_happened)} ({report.status}, filed {since})")
+        add(
+            "report",
+            report.id,
+            f"{IMPACT_EMOJI.get(report.impact, '')} {report.impact} · {model.name}: {_short(report.what_happened)} ({report.status}, filed {since})",
+        )
     if len(reports) == ROWS:
         more("report", await report_store.count_open_reports_for_units(session=session, unit_ids=[unit.id]), ROWS, "open report")
 
@@ -118,7 +122,14 @@ def rsvp_summary(counts: dict[str, int]) -> str:
 
 
 def announcement_view(
-    fs: ForumSession, forum: ReviewForum, unit: BusinessUnit, items: Sequence[AgendaItem], counts: dict[str, int], *, reader_zone: str | None = None, invite: bool = True
+    fs: ForumSession,
+    forum: ReviewForum,
+    unit: BusinessUnit,
+    items: Sequence[AgendaItem],
+    counts: dict[str, int],
+    *,
+    reader_zone: str | None = None,
+    invite: bool = True,
 ) -> Message:
     """Return the announcement of a session: when, the agenda, RSVP counts and buttons, and the .ics invite."""
     tz = zone(reader_zone or fs.timezone)
@@ -128,7 +139,11 @@ def announcement_view(
     fields = (Field("When", starts), Field("Length", f"{minutes} minutes"), Field("RSVPs", rsvp_summary(counts)))
     title = f"📅 {forum_title(unit)} · {when(fs.starts_at, tz)}"
     if fs.status == "cancelled":
-        return Message(f"❌ Cancelled: {forum_title(unit)} · {when(fs.starts_at, tz)}", "This forum will not take place. The next one will be announced as usual.", (Section(fields=fields[:2]),))
+        return Message(
+            f"❌ Cancelled: {forum_title(unit)} · {when(fs.starts_at, tz)}",
+            "This forum will not take place. The next one will be announced as usual.",
+            (Section(fields=fields[:2]),),
+        )
     buttons: tuple[Button, ...] = ()
     footer = f"Recurs {cadence} ({fs.timezone})."
     if fs.status == "scheduled":

@@ -35,7 +35,7 @@ def health_chart(weeks: Sequence[date], counts: Sequence[dict[str, int]], title:
     for health in Health:
         heights = [c.get(health, 0) for c in counts]
         axes.bar(positions, heights, bottom=bottom, color=COLOURS[health], label=health.value, width=0.8)
-        bottom = [b + h for b, h in zip(bottom, heights)]
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     axes.set_xticks(list(positions), [f"{w.day} {w:%b}" for w in weeks], fontsize=8)
     axes.set_ylabel("models")
     axes.set_title(title, fontsize=10)

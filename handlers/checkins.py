@@ -21,7 +21,23 @@ from handlers.health import Answer, refresh_model_health
 from handlers.periods import Cadence, local_instant, next_due_after, next_workday, zone
 from handlers.pickers import picked_person
 from handlers.text import day, plural, quoted, too_long, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice, unclear_yes_no
+from handlers.views import (
+    Button,
+    Choice,
+    Field,
+    Form,
+    Input,
+    InputKind,
+    Message,
+    Reply,
+    ReplyMode,
+    Section,
+    Style,
+    checked,
+    form_errors,
+    notice,
+    unclear_yes_no,
+)
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -179,9 +195,7 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
         note = f"You already answered “{recorded}”, so “{ANSWER_LABELS[answer]}” was not recorded. Press Change answer to change it."
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now, note=note), ReplyMode.REPLACE)
     if checkin.status == "answered" and ctx.now >= checkin.period_ends_at:
-        view = await render_checkin(
-            session, checkin, ctx.policy, ctx.now, note="This period is over, so the answer can no longer be changed."
-        )
+        view = await render_checkin(session, checkin, ctx.policy, ctx.now, note="This period is over, so the answer can no longer be changed.")
         return Reply(view, ReplyMode.REPLACE)
     previous = checkin.answer
     new = await checkin_store.create_answer(
@@ -452,8 +466,11 @@ async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
         away = f"You are away until {day(ctx.actor.away_until)}; new check-ins are skipped and reminders wait until then."
     if not pending:
         return Reply(
-            Message("Your check-ins", "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
-                    buttons=(Button(ActionId.AWAY_SET, "Set away dates"),)),
+            Message(
+                "Your check-ins",
+                "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
+                buttons=(Button(ActionId.AWAY_SET, "Set away dates"),),
+            ),
             ReplyMode.EPHEMERAL,
         )
     sections = tuple(
@@ -477,7 +494,15 @@ def away_form(current: date | None) -> Form:
         title="Away",
         intro="Check-ins that fall due while you are away are skipped, not piled up, and reminders wait for your return.",
         submit_label="Save",
-        inputs=(Input("until", "Away until (YYYY-MM-DD); leave empty if you are back", InputKind.DATE, required=False, initial=current.isoformat() if current else None),),
+        inputs=(
+            Input(
+                "until",
+                "Away until (YYYY-MM-DD); leave empty if you are back",
+                InputKind.DATE,
+                required=False,
+                initial=current.isoformat() if current else None,
+            ),
+        ),
     )
 
 
@@ -505,4 +530,6 @@ async def handle_set_away(session: AsyncSession, ctx: Context, until: date | Non
     session.add(person)
     if until is None:
         return notice("Welcome back! Check-ins will reach you again.")
-    return notice(f"You are away until {day(until)}. Check-ins that fall due until then are skipped, and reminders wait for your return. Use /mlpulse away off when you are back early.")
+    return notice(
+        f"You are away until {day(until)}. Check-ins that fall due until then are skipped, and reminders wait for your return. Use /mlpulse away off when you are back early."
+    )

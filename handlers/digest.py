@@ -93,7 +93,12 @@ async def handle_digest_due(session: AsyncSession, policy: Policy, now: datetime
     if digest_id is None:
         return TickReport()
     await delivery_store.create_message(
-        session=session, key=f"digest:{policy.digest_channel}:{week}", kind=MessageKind.DIGEST_POST, subject_id=digest_id, channel=policy.digest_channel, not_before=now
+        session=session,
+        key=f"digest:{policy.digest_channel}:{week}",
+        kind=MessageKind.DIGEST_POST,
+        subject_id=digest_id,
+        channel=policy.digest_channel,
+        not_before=now,
     )
     return TickReport(digests=1)
 
@@ -137,7 +142,7 @@ async def health_by_week(session: AsyncSession, until: datetime, weeks: int = CH
                 position += 1
             if created <= instant and (retired is None or retired > instant):
                 counts[index][health] += 1
-    return list(zip(instants, counts))
+    return list(zip(instants, counts, strict=True))
 
 
 async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -> Message:
@@ -189,9 +194,21 @@ async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -
     if total > len(attention):
         sections.append(Section(text=f"… and {total - len(attention)} more: /mlstatus shows them all."))
     forums = await forum_store.list_upcoming_sessions(session=session, after=until, unit_ids=None, limit=5)
-    sections.append(Section(text="Upcoming forums:\n" + "\n".join(f"• {unit.name}: {when(s.starts_at, tz)}" for s, unit in forums) if forums else "Upcoming forums: none scheduled."))
+    sections.append(
+        Section(
+            text="Upcoming forums:\n" + "\n".join(f"• {unit.name}: {when(s.starts_at, tz)}" for s, unit in forums)
+            if forums
+            else "Upcoming forums: none scheduled."
+        )
+    )
     stories = await story_store.list_stories_posted_between(session=session, since=since, until=until)
-    sections.append(Section(text="This week's stories:\n" + "\n".join(f"• 🎉 {s.headline} ({m.name})" for s, m in stories) if stories else "This week's stories: none yet. /mlstory tells one."))
+    sections.append(
+        Section(
+            text="This week's stories:\n" + "\n".join(f"• 🎉 {s.headline} ({m.name})" for s, m in stories)
+            if stories
+            else "This week's stories: none yet. /mlstory tells one."
+        )
+    )
 
     local_end = until.astimezone(tz).date()
     chart = health_chart([t.astimezone(tz).date() for t, _ in weekly], [c for _, c in weekly], f"Portfolio health, {CHART_WEEKS} weeks to {day(local_end)}")

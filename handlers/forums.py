@@ -160,7 +160,15 @@ async def cancel_session(session: AsyncSession, fs: ForumSession, now: datetime)
     await delivery_store.create_messages(
         session=session,
         rows=[
-            dict(key=f"forum:{fs.id}:cancelled:{a.id}", kind=MessageKind.FORUM_CANCELLED, subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
+            dict(
+                key=f"forum:{fs.id}:cancelled:{a.id}",
+                kind=MessageKind.FORUM_CANCELLED,
+                subject_id=fs.id,
+                person_id=a.person_id,
+                channel=a.channel,
+                thread_of_id=a.id,
+                not_before=now,
+            )
             for a in announcements
         ],
     )
@@ -265,7 +273,15 @@ async def _remind(session: AsyncSession, fs: ForumSession, forum: ReviewForum, u
     await delivery_store.create_messages(
         session=session,
         rows=[
-            dict(key=f"forum:{fs.id}:reminder:{a.id}", kind=MessageKind.FORUM_REMINDER, subject_id=fs.id, person_id=a.person_id, channel=a.channel, thread_of_id=a.id, not_before=now)
+            dict(
+                key=f"forum:{fs.id}:reminder:{a.id}",
+                kind=MessageKind.FORUM_REMINDER,
+                subject_id=fs.id,
+                person_id=a.person_id,
+                channel=a.channel,
+                thread_of_id=a.id,
+                not_before=now,
+            )
             for a in announcements
         ],
     )
@@ -288,7 +304,9 @@ async def _close(session: AsyncSession, fs: ForumSession, unit: BusinessUnit, no
     leads = await people_store.list_people(session=session, leads_only=True)
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"forum:{fs.id}:notes_prompt:{p.id}", kind=MessageKind.FORUM_NOTES_PROMPT, subject_id=fs.id, person_id=p.id, not_before=now) for p in leads],
+        rows=[
+            dict(key=f"forum:{fs.id}:notes_prompt:{p.id}", kind=MessageKind.FORUM_NOTES_PROMPT, subject_id=fs.id, person_id=p.id, not_before=now) for p in leads
+        ],
     )
 
 
@@ -381,7 +399,9 @@ async def schedule_form(session: AsyncSession, unit: BusinessUnit | None) -> For
         inputs=(
             Input("unit", "Business unit", InputKind.CHOICE, choices=tuple(Choice(str(u.id), u.name) for u in units), initial=str(unit.id) if unit else None),
             Input("every", "How often?", initial=f"{cadence.every} {cadence.unit}" if cadence else "1 month", hint="e.g. 1 month, 2 weeks"),
-            Input("on", "On which day?", initial=cadence.on_text() if cadence else "first tue", hint="monthly: first tue, last fri or 15; weekly: tue or mon, thu"),
+            Input(
+                "on", "On which day?", initial=cadence.on_text() if cadence else "first tue", hint="monthly: first tue, last fri or 15; weekly: tue or mon, thu"
+            ),
             Input("at", "At what time (the unit's time zone)?", initial=cadence.at.strftime("%H:%M") if cadence else "15:00", hint="HH:MM"),
             Input("duration", "How long?", initial=f"{forum.duration_minutes}m" if forum else "60m", hint="e.g. 60m or 1h 30m"),
             Input("announce", "Announce how many days ahead?", initial=f"{forum.announce_days_ahead}d" if forum else "7d", hint="e.g. 7d"),
@@ -498,7 +518,9 @@ async def handle_cancel(session: AsyncSession, ctx: Context, value: str) -> Repl
     following = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
     told = " Everyone who saw the announcement is told." if fs.announced_at else ""
     goes_on = f" The series goes on: the next one is on {when(following.starts_at, zone(fs.timezone))}." if following else " The series goes on."
-    return Reply(Message("Forum cancelled", f"The {forum_title(unit)} on {when(fs.starts_at, zone(fs.timezone))} is cancelled.{told}{goes_on}"), ReplyMode.REPLACE)
+    return Reply(
+        Message("Forum cancelled", f"The {forum_title(unit)} on {when(fs.starts_at, zone(fs.timezone))} is cancelled.{told}{goes_on}"), ReplyMode.REPLACE
+    )
 
 
 async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
@@ -512,7 +534,10 @@ async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
     forum.from_config = False
     cancelled = await stop_series(session, forum, unit, ctx.now)
     return Reply(
-        Message("Forum series stopped", f"The {forum_title(unit)} will not meet again ({plural(cancelled, 'upcoming session')} cancelled). /mlforum schedule starts it again."),
+        Message(
+            "Forum series stopped",
+            f"The {forum_title(unit)} will not meet again ({plural(cancelled, 'upcoming session')} cancelled). /mlforum schedule starts it again.",
+        ),
         ReplyMode.REPLACE,
     )
 
@@ -569,7 +594,13 @@ def topic_form(units: list[BusinessUnit], unit_id: int | None = None, text: str 
         intro="What should the ML team and the business talk about next time? It goes on the agenda of the unit's next forum.",
         submit_label="Propose",
         inputs=(
-            Input("unit", "Which unit's forum?", InputKind.CHOICE, choices=tuple(Choice(str(u.id), u.name) for u in units), initial=str(unit_id) if unit_id else None),
+            Input(
+                "unit",
+                "Which unit's forum?",
+                InputKind.CHOICE,
+                choices=tuple(Choice(str(u.id), u.name) for u in units),
+                initial=str(unit_id) if unit_id else None,
+            ),
             Input("topic", "Topic", InputKind.LONG_TEXT, max_length=TOPIC_LIMIT, initial=text or None, hint="e.g. The new pricing tiers from January"),
         ),
     )
@@ -715,7 +746,12 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
     session.add(fs)
     rows = [
         dict(
-            session_id=fs.id, owner_id=owner.id, text=text, due_on=due_on, created_at=ctx.now, followups=0,
+            session_id=fs.id,
+            owner_id=owner.id,
+            text=text,
+            due_on=due_on,
+            created_at=ctx.now,
+            followups=0,
             next_followup_at=next_followup_at(due_on, owner, ctx.policy, ctx.now) if due_on else None,
         )
         for text, owner, due_on in items
@@ -724,7 +760,10 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
     recorded = await forum_store.list_session_action_items(session=session, session_id=fs.id)
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"action_item:{i.id}:assigned", kind=MessageKind.ACTION_ITEM_ASSIGNED, subject_id=i.id, person_id=i.owner_id, not_before=ctx.now) for i, _ in recorded],
+        rows=[
+            dict(key=f"action_item:{i.id}:assigned", kind=MessageKind.ACTION_ITEM_ASSIGNED, subject_id=i.id, person_id=i.owner_id, not_before=ctx.now)
+            for i, _ in recorded
+        ],
     )
     await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the leads' prompts say it is done; posted notes show the new ones
     if first_time:
@@ -732,7 +771,9 @@ async def handle_notes_submit(session: AsyncSession, ctx: Context, state: str, v
         targets = [dict(channel=a.channel, person_id=a.person_id, thread_of_id=a.id, key=f"forum:{fs.id}:notes:{a.id}") for a in announcements if a.channel]
         if not targets and unit.channel:
             targets = [dict(channel=unit.channel, key=f"forum:{fs.id}:notes")]
-        await delivery_store.create_messages(session=session, rows=[dict(kind=MessageKind.FORUM_NOTES, subject_id=fs.id, not_before=ctx.now, **t) for t in targets])
+        await delivery_store.create_messages(
+            session=session, rows=[dict(kind=MessageKind.FORUM_NOTES, subject_id=fs.id, not_before=ctx.now, **t) for t in targets]
+        )
     return notice(f"Notes saved with {plural(len(recorded), 'action item')}; each owner has been told.", "Forum notes saved")
 
 
@@ -810,7 +851,9 @@ async def render_outbound(
         return Message(f"⏰ {forum_title(unit)} is {soon}", text, buttons=view.buttons)
     if kind == MessageKind.FORUM_CANCELLED:
         invite = Attachment(invite_filename(fs, unit), to_ics(fs, unit, items, cancelled=True, stamp=fs.cancelled_at), "Calendar cancellation (.ics)")
-        return Message(f"❌ {forum_title(unit)} cancelled", f"The forum on {when(fs.starts_at, zone(reader or fs.timezone))} will not take place.", attachments=(invite,))
+        return Message(
+            f"❌ {forum_title(unit)} cancelled", f"The forum on {when(fs.starts_at, zone(reader or fs.timezone))} will not take place.", attachments=(invite,)
+        )
     if kind == MessageKind.FORUM_NOTES_PROMPT:
         title = f"How did the {forum_title(unit)} go?"
         if fs.notes is not None:

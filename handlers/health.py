@@ -16,10 +16,10 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import live
+from handlers.text import plural
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from handlers.text import plural
 from storage.models import MessageKind, MLModel, Subject
 
 

@@ -18,7 +18,7 @@ import calendar
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.text import quoted
@@ -90,7 +90,7 @@ class Cadence:
         if self.unit == "month" and self.day_of_month:
             return str(self.day_of_month)
         if self.unit == "month":
-            return f"{ {v: k for k, v in ORDINALS.items()}[self.nth or 1]} {WEEKDAY_NAMES[self.weekdays[0]]}"
+            return f"{ {v: k for k, v in ORDINALS.items()}[self.nth or 1] } {WEEKDAY_NAMES[self.weekdays[0]]}"
         return ", ".join(WEEKDAY_NAMES[d] for d in self.weekdays)
 
     def to_json(self) -> str:
@@ -202,7 +202,7 @@ class Period:
 
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """Return `day` at wall time `at` in `tz`, as an aware UTC datetime (DST-safe)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
 def period_starting(cadence: Cadence, day: date, tz: ZoneInfo) -> Period:

@@ -213,13 +213,18 @@ async def handle_restore(session: AsyncSession, ctx: Context, value: str) -> Rep
     if model.status == "active":
         return Reply(Message(f"{model.name} is active", "It is not retired; nothing changed."), ReplyMode.REPLACE)
     if model.retired_by_id is None:
-        return notice(f"{model.name} was retired because app.yaml no longer declares it. Declare it there again (key {model.key}) and it comes back at the next start.")
+        return notice(
+            f"{model.name} was retired because app.yaml no longer declares it. Declare it there again (key {model.key}) and it comes back at the next start."
+        )
     model.status, model.retired_at, model.retired_by_id, model.updated_at = "active", None, None, ctx.now
     model.deprecation_candidate_since = model.deprecation_reason = None
     session.add(model)
     await reschedule_checkins(session, model, ctx.policy, ctx.now)
     await live.changed(session, Subject.MODEL, model.id, ctx.now)
-    return Reply(Message(f"{model.name} is back", f"Brought back by {ctx.actor.display_name}. Its stakeholders are asked again from its next check-in."), ReplyMode.REPLACE)
+    return Reply(
+        Message(f"{model.name} is back", f"Brought back by {ctx.actor.display_name}. Its stakeholders are asked again from its next check-in."),
+        ReplyMode.REPLACE,
+    )
 
 
 async def handle_model_list(session: AsyncSession, ctx: Context) -> Reply:

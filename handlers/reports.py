@@ -42,7 +42,23 @@ from handlers.health import refresh_model_health
 from handlers.periods import zone
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_person
 from handlers.text import day, quoted, too_long, when
-from handlers.views import Button, Choice, Field, Form, Input, InputKind, Message, Reply, ReplyMode, Section, Style, checked, form_errors, notice, unclear_yes_no
+from handlers.views import (
+    Button,
+    Choice,
+    Field,
+    Form,
+    Input,
+    InputKind,
+    Message,
+    Reply,
+    ReplyMode,
+    Section,
+    Style,
+    checked,
+    form_errors,
+    notice,
+    unclear_yes_no,
+)
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -150,11 +166,15 @@ async def report_form(
     """Return the failure report form, prefilled with what is already known."""
     quote = about is not None and not about.private and bool(about.text.strip())
     if about is not None and about.private:
-        intro = intro or ("The message you chose is in a direct message or a private conversation, so this report will not link to it or quote it. "
-                          "Describe what happened below.")
+        intro = intro or (
+            "The message you chose is in a direct message or a private conversation, so this report will not link to it or quote it. "
+            "Describe what happened below."
+        )
     elif about is not None:
-        intro = intro or ("This report links to the message you chose, unless you file it anonymously: an anonymous report keeps no link, "
-                          "but it may quote the message's text.")
+        intro = intro or (
+            "This report links to the message you chose, unless you file it anonymously: an anonymous report keeps no link, "
+            "but it may quote the message's text."
+        )
     state = {"checkin": checkin_id}
     if about is not None:
         state["about"] = "private" if about.private else "public"
@@ -310,10 +330,20 @@ async def _tell_on_filing(session: AsyncSession, report: FailureReport, model: M
     if report.impact == "critical":
         unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
         if unit.channel:
-            rows.append(dict(key=f"report:{report.id}:critical", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, channel=unit.channel, not_before=ctx.now))
+            rows.append(
+                dict(key=f"report:{report.id}:critical", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, channel=unit.channel, not_before=ctx.now)
+            )
         else:
             for lead in await people_store.list_people(session=session, leads_only=True):
-                rows.append(dict(key=f"report:{report.id}:critical:{lead.id}", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, person_id=lead.id, not_before=ctx.now))
+                rows.append(
+                    dict(
+                        key=f"report:{report.id}:critical:{lead.id}",
+                        kind=MessageKind.REPORT_CRITICAL,
+                        subject_id=report.id,
+                        person_id=lead.id,
+                        not_before=ctx.now,
+                    )
+                )
     await delivery_store.create_messages(session=session, rows=rows)
 
 
@@ -375,7 +405,9 @@ def move_buttons(report: FailureReport) -> tuple[Button, ...]:
     )
 
 
-async def report_view(session: AsyncSession, report: FailureReport, viewer: Person | None, policy: Policy, *, show_reporter: bool, buttons: bool, title: str = "") -> Message:
+async def report_view(
+    session: AsyncSession, report: FailureReport, viewer: Person | None, policy: Policy, *, show_reporter: bool, buttons: bool, title: str = ""
+) -> Message:
     """Return a report with its details and history; the reporter is named only when `show_reporter`."""
     model = await portfolio_store.get_model(session=session, model_id=report.model_id)
     unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
@@ -457,9 +489,18 @@ def update_form(report: FailureReport, model: MLModel, target: Status, assignee:
         inputs=(
             Input("status", "Status", InputKind.CHOICE, choices=tuple(Choice(s, STATUS_LABELS[s]) for s in allowed), initial=target),
             Input("assignee", "Assignee (needed from triaged on)", InputKind.PERSON, required=False, initial=assignee.key if assignee else None),
-            Input("root_cause", "Root cause (needed for analysing and resolved)", InputKind.CHOICE, required=False, choices=ROOT_CAUSES, initial=report.root_cause),
+            Input(
+                "root_cause", "Root cause (needed for analysing and resolved)", InputKind.CHOICE, required=False, choices=ROOT_CAUSES, initial=report.root_cause
+            ),
             Input("analysis", "Analysis notes", InputKind.LONG_TEXT, required=False, initial=report.analysis, max_length=TEXT_LIMIT),
-            Input("resolution", "Resolution (needed to resolve, or why it won't be fixed)", InputKind.LONG_TEXT, required=False, initial=report.resolution, max_length=TEXT_LIMIT),
+            Input(
+                "resolution",
+                "Resolution (needed to resolve, or why it won't be fixed)",
+                InputKind.LONG_TEXT,
+                required=False,
+                initial=report.resolution,
+                max_length=TEXT_LIMIT,
+            ),
         ),
     )
 
@@ -553,8 +594,12 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
     event = await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
     if newly_assigned and assignee.id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"report:{report.id}:event:{event.id}:assigned", kind=MessageKind.REPORT_ASSIGNED,
-            subject_id=report.id, person_id=assignee.id, not_before=ctx.now,
+            session=session,
+            key=f"report:{report.id}:event:{event.id}:assigned",
+            kind=MessageKind.REPORT_ASSIGNED,
+            subject_id=report.id,
+            person_id=assignee.id,
+            not_before=ctx.now,
         )
     # Every message showing the report is rewritten in place (see `_move`): the answer is just what happened.
     return notice(f"{report.receipt_code} about {model.name}: {STATUS_LABELS[target]}. Every message about it shows the change.", "Report updated")
@@ -576,8 +621,12 @@ async def _move(
     await live.changed(session, Subject.REPORT, report.id, ctx.now, replacing=ctx if in_place else None)
     if report.reporter_id and report.reporter_id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"report:{report.id}:event:{event.id}", kind=MessageKind.REPORT_CHANGED, subject_id=event.id,
-            person_id=report.reporter_id, not_before=ctx.now,
+            session=session,
+            key=f"report:{report.id}:event:{event.id}",
+            kind=MessageKind.REPORT_CHANGED,
+            subject_id=event.id,
+            person_id=report.reporter_id,
+            not_before=ctx.now,
         )
     await refresh_model_health(session, model, ctx.now)
     return event
@@ -586,7 +635,9 @@ async def _move(
 # What the outbox sends
 
 
-async def render_outbound(session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, *, update: bool = False) -> Message | None:
+async def render_outbound(
+    session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, *, update: bool = False
+) -> Message | None:
     """Return the view of a report message, or None when there is nothing left to say; `update`: as the report stands now."""
     if kind == MessageKind.REPORT_CHANGED:
         event = await report_store.get_event(session=session, event_id=subject_id)
@@ -615,7 +666,11 @@ async def render_outbound(session: AsyncSession, kind: MessageKind, subject_id: 
         sections = [Section(fields=fields)]
         if status in CLOSED and report.resolution:
             sections.append(Section(text=f"Outcome: {report.resolution}"))
-        title = f"🚨 Critical problem reported: {model.name}" if status not in CLOSED else f"{CLOSED[status]} {STATUS_LABELS[status]}: critical problem with {model.name}"
+        title = (
+            f"🚨 Critical problem reported: {model.name}"
+            if status not in CLOSED
+            else f"{CLOSED[status]} {STATUS_LABELS[status]}: critical problem with {model.name}"
+        )
         return Message(
             title,
             report.what_happened,

@@ -140,8 +140,7 @@ def help_view() -> Message:
     """Return the list of everything a person can ask mlpulse."""
     return Message(
         "mlpulse: what I can do",
-        "\n".join(f"{command} — {what}" for command, what in COMMANDS)
-        + "\n\nCheck-ins arrive as direct messages; answer them with their buttons.",
+        "\n".join(f"{command} — {what}" for command, what in COMMANDS) + "\n\nCheck-ins arrive as direct messages; answer them with their buttons.",
     )
 
 

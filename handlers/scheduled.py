@@ -99,7 +99,9 @@ async def handle_dispatch_due(session: AsyncSession, policy: Policy, now: dateti
         )
     # One statement for the batch; the unique key drops whatever another tick created first.
     created = await checkin_store.create_checkins(session=session, rows=rows)
-    await delivery_store.create_messages(session=session, rows=[ask_row(checkin_id, person_id, now) for checkin_id, person_id, status in created if status == "open"])
+    await delivery_store.create_messages(
+        session=session, rows=[ask_row(checkin_id, person_id, now) for checkin_id, person_id, status in created if status == "open"]
+    )
     report.created = sum(status == "open" for _, _, status in created)
     report.skipped_away = len(created) - report.created
     return report

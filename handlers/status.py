@@ -112,9 +112,7 @@ async def portfolio_page(session: AsyncSession, ctx: Context, page: int) -> Repl
     candidates = await portfolio_store.count_deprecation_candidates(session=session, unit_ids=unit_ids)
     total = counts.attention
     page = max(1, page)
-    rows = await portfolio_store.list_models(
-        session=session, unit_ids=unit_ids, healths=ATTENTION, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    rows = await portfolio_store.list_models(session=session, unit_ids=unit_ids, healths=ATTENTION, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     scope = "ML portfolio" if units is None else "Your units' models"
     text = counts.line()
     if candidates:
@@ -242,7 +240,10 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
     if reports:
         sections.append(Section(text=f"Open reports ({model.open_reports}):"))
         sections += [
-            Section(text=f"• {r.impact} · {r.status} · {r.what_happened[:120]} ({ago(r.created_at, ctx.now)})", buttons=(Button(ActionId.REPORT_VIEW, "Open", str(r.id)),))
+            Section(
+                text=f"• {r.impact} · {r.status} · {r.what_happened[:120]} ({ago(r.created_at, ctx.now)})",
+                buttons=(Button(ActionId.REPORT_VIEW, "Open", str(r.id)),),
+            )
             for r in reports
         ]
     if ctx.actor.is_lead:
@@ -252,8 +253,12 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
             for c, p in glowing
         ]
     if model.status == "active" and (unreachable := await unreachable_in_teams(session, ctx, stakeholders)):
-        sections.append(Section(text=f"Not reachable in Teams until the app is installed for them: {', '.join(p.display_name for p in unreachable)}. "
-                                     "Their check-ins wait and go out once they install it."))
+        sections.append(
+            Section(
+                text=f"Not reachable in Teams until the app is installed for them: {', '.join(p.display_name for p in unreachable)}. "
+                "Their check-ins wait and go out once they install it."
+            )
+        )
     stories = await story_store.list_posted_stories(session=session, model_id=model.id, limit=3)
     if stories:
         sections.append(Section(text="Success stories:\n" + "\n".join(f"• {s.headline}" for s in stories)))

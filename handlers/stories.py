@@ -36,7 +36,14 @@ DECLINE_LIMIT = 1000
 
 
 def story_form(
-    choices, *, story: SuccessStory | None = None, model: MLModel | None = None, contributors: Sequence[Person] = (), change: str = "", state: str = "", intro: str = ""
+    choices,
+    *,
+    story: SuccessStory | None = None,
+    model: MLModel | None = None,
+    contributors: Sequence[Person] = (),
+    change: str = "",
+    state: str = "",
+    intro: str = "",
 ) -> Form:
     """Return the story form, empty or prefilled from a story (to edit it) or a check-in (to promote it)."""
     return Form(
@@ -48,10 +55,37 @@ def story_form(
         inputs=(
             Input("model", "Which model?", InputKind.CHOICE, choices=choices, initial=model.key if model else None),
             Input("headline", "Headline", max_length=HEADLINE_LIMIT, initial=story.headline if story else None, hint="e.g. Churn down 3 points in Q3"),
-            Input("business_change", "What changed for the business?", InputKind.LONG_TEXT, max_length=TEXT_LIMIT, initial=story.business_change if story else change or None),
-            Input("impact_metric", "Impact: which metric?", required=False, max_length=METRIC_LIMIT, initial=story.impact_metric if story else None, hint="e.g. Monthly churn"),
-            Input("impact_value", "Impact: how much?", required=False, max_length=VALUE_LIMIT, initial=story.impact_value if story else None, hint="e.g. -3 points"),
-            Input("contributors", "Who made it happen?", InputKind.PEOPLE, required=False, initial=",".join(p.key for p in contributors) or None, hint="They are credited by name and told."),
+            Input(
+                "business_change",
+                "What changed for the business?",
+                InputKind.LONG_TEXT,
+                max_length=TEXT_LIMIT,
+                initial=story.business_change if story else change or None,
+            ),
+            Input(
+                "impact_metric",
+                "Impact: which metric?",
+                required=False,
+                max_length=METRIC_LIMIT,
+                initial=story.impact_metric if story else None,
+                hint="e.g. Monthly churn",
+            ),
+            Input(
+                "impact_value",
+                "Impact: how much?",
+                required=False,
+                max_length=VALUE_LIMIT,
+                initial=story.impact_value if story else None,
+                hint="e.g. -3 points",
+            ),
+            Input(
+                "contributors",
+                "Who made it happen?",
+                InputKind.PEOPLE,
+                required=False,
+                initial=",".join(p.key for p in contributors) or None,
+                hint="They are credited by name and told.",
+            ),
         ),
     )
 
@@ -133,7 +167,9 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
     if bool(metric) != bool(value):  # said at once, whatever else is wrong, so that one round fixes everything
         # On both fields: either one may be the one to change (a value to add, or a metric to clear as well).
         errors["impact_value" if metric else "impact_metric"] = "Give both the metric and its value, or neither."
-        errors.setdefault("impact_metric" if metric else "impact_value", "Give both the metric and its value, or neither: clear this one too, or fill in the other.")
+        errors.setdefault(
+            "impact_metric" if metric else "impact_value", "Give both the metric and its value, or neither: clear this one too, or fill in the other."
+        )
     if errors:
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)
         return form_errors(form, errors, values)
@@ -165,7 +201,10 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         reviewers = [p.id for p in await people_store.list_people(session=session, leads_only=True) if p.id != ctx.actor.id] or reviewers
     await delivery_store.create_messages(
         session=session,
-        rows=[dict(key=f"story:{story.id}:review:{pid}", kind=MessageKind.STORY_REVIEW, subject_id=story.id, person_id=pid, not_before=ctx.now) for pid in reviewers],
+        rows=[
+            dict(key=f"story:{story.id}:review:{pid}", kind=MessageKind.STORY_REVIEW, subject_id=story.id, person_id=pid, not_before=ctx.now)
+            for pid in reviewers
+        ],
     )
     return _submitted(story)
 
@@ -235,12 +274,19 @@ async def handle_approve(session: AsyncSession, ctx: Context, value: str) -> Rep
     session.add(story)
     await live.changed(session, Subject.STORY, story.id, ctx.now, replacing=ctx)  # the other reviewers' copies
     contributors = await story_store.list_contributors(session=session, story_id=story.id)
-    rows = [dict(key=f"story:{story.id}:featured:{p.id}", kind=MessageKind.STORY_FEATURED, subject_id=story.id, person_id=p.id, not_before=ctx.now) for p in contributors]
+    rows = [
+        dict(key=f"story:{story.id}:featured:{p.id}", kind=MessageKind.STORY_FEATURED, subject_id=story.id, person_id=p.id, not_before=ctx.now)
+        for p in contributors
+    ]
     if ctx.policy.stories_channel:
-        rows.append(dict(key=f"story:{story.id}:post", kind=MessageKind.STORY_POST, subject_id=story.id, channel=ctx.policy.stories_channel, not_before=ctx.now))
+        rows.append(
+            dict(key=f"story:{story.id}:post", kind=MessageKind.STORY_POST, subject_id=story.id, channel=ctx.policy.stories_channel, not_before=ctx.now)
+        )
     told = {p.id for p in contributors} | {ctx.actor.id}
     if story.submitted_by_id and story.submitted_by_id not in told:
-        rows.append(dict(key=f"story:{story.id}:decided", kind=MessageKind.STORY_DECIDED, subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now))
+        rows.append(
+            dict(key=f"story:{story.id}:decided", kind=MessageKind.STORY_DECIDED, subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now)
+        )
     await delivery_store.create_messages(session=session, rows=rows)
     where = f" to {ctx.policy.stories_channel}" if ctx.policy.stories_channel else " (no stories channel is configured, so only the contributors are told)"
     return Reply(await review_view(session, story, note=f"Approved by {ctx.actor.display_name}; posting{where}."), ReplyMode.REPLACE)
@@ -288,7 +334,12 @@ async def handle_decline_submit(session: AsyncSession, ctx: Context, state: str,
     await live.changed(session, Subject.STORY, story.id, ctx.now, replacing=ctx)
     if story.submitted_by_id and story.submitted_by_id != ctx.actor.id:
         await delivery_store.create_message(
-            session=session, key=f"story:{story.id}:decided", kind=MessageKind.STORY_DECIDED, subject_id=story.id, person_id=story.submitted_by_id, not_before=ctx.now
+            session=session,
+            key=f"story:{story.id}:decided",
+            kind=MessageKind.STORY_DECIDED,
+            subject_id=story.id,
+            person_id=story.submitted_by_id,
+            not_before=ctx.now,
         )
     return Reply(await review_view(session, story, note=f"Declined by {ctx.actor.display_name}."), ReplyMode.REPLACE)
 

@@ -100,9 +100,7 @@ async def list_pending_checkins(*, session: AsyncSession, person_id: int) -> Seq
     return (await session.exec(query)).all()
 
 
-async def list_model_checkins(
-    *, session: AsyncSession, model_id: int, limit: int
-) -> Sequence[tuple[CheckIn, Person]]:
+async def list_model_checkins(*, session: AsyncSession, model_id: int, limit: int) -> Sequence[tuple[CheckIn, Person]]:
     """List a model's most recent check-ins with their recipients, newest first."""
     query = (
         select(CheckIn, Person)
@@ -120,9 +118,7 @@ async def create_answer(*, session: AsyncSession, answer: CheckInAnswer) -> bool
         session.add(answer)
         return True
     values = answer.model_dump(exclude={"id"})
-    inserted = await session.exec(
-        insert_ignoring_conflict(session, CheckInAnswer, values, ["idempotency_key"]).returning(CheckInAnswer.id)
-    )
+    inserted = await session.exec(insert_ignoring_conflict(session, CheckInAnswer, values, ["idempotency_key"]).returning(CheckInAnswer.id))
     return inserted.scalar_one_or_none() is not None
 
 

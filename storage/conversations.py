@@ -53,9 +53,7 @@ async def get_reference(*, session: AsyncSession, platform: str, scope: str, sco
 
 async def get_reference_by_conversation(*, session: AsyncSession, platform: str, conversation_id: str) -> str | None:
     """Return a stored reference to the conversation with this id (to update a message sent there)."""
-    query = select(ConversationReference.reference).where(
-        ConversationReference.platform == platform, ConversationReference.conversation_id == conversation_id
-    )
+    query = select(ConversationReference.reference).where(ConversationReference.platform == platform, ConversationReference.conversation_id == conversation_id)
     return (await session.exec(query)).first()
 
 

@@ -51,9 +51,7 @@ def normalize_url(url: str | None) -> str:
     parsed = make_url(url)
     driver = _ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
     if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-        raise ValueError(
-            f"unsupported DATABASE_URL driver {parsed.drivername!r}: use sqlite:///path.db or postgresql://user@host/db"
-        )
+        raise ValueError(f"unsupported DATABASE_URL driver {parsed.drivername!r}: use sqlite:///path.db or postgresql://user@host/db")
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
@@ -80,11 +78,14 @@ def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
     # `timeout` bounds connecting and `command_timeout` every statement, on the client:
     # a server that is frozen (not down) answers neither, and no server-side timeout
     # could fire. The server-side ones end what a vanished client left behind.
-    kwargs.setdefault("connect_args", {
-        "timeout": CONNECT_TIMEOUT,
-        "command_timeout": STATEMENT_TIMEOUT,
-        "server_settings": {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000)), "idle_in_transaction_session_timeout": "60000"},
-    })
+    kwargs.setdefault(
+        "connect_args",
+        {
+            "timeout": CONNECT_TIMEOUT,
+            "command_timeout": STATEMENT_TIMEOUT,
+            "server_settings": {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000)), "idle_in_transaction_session_timeout": "60000"},
+        },
+    )
     return create_async_engine(url, **kwargs)
 
 
@@ -171,9 +172,7 @@ class Abandoned(TimeoutError):
     """The database did not answer in time, and the work was given up before it committed: nothing it did will land."""
 
 
-async def abandon_after(
-    seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False, left: set[asyncio.Future] | None = None
-) -> T:
+async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False, left: set[asyncio.Future] | None = None) -> T:
     """Return what `work` returns, or raise `Abandoned` after `seconds`, leaving it to end in the background (in `left`, if given).
 
     Cancelling work that waits on a frozen database would only wait again, for its

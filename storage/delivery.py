@@ -27,9 +27,7 @@ async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
     if not rows:
         return 0
     fields = ("subject_id", "person_id", "channel", "thread_of_id")
-    values = [
-        {**{f: None for f in fields}, **row, "status": Delivery.QUEUED, "attempts": 0, "revision": 0, "created_at": row["not_before"]} for row in rows
-    ]
+    values = [{**dict.fromkeys(fields), **row, "status": Delivery.QUEUED, "attempts": 0, "revision": 0, "created_at": row["not_before"]} for row in rows]
     result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
     return len(result.all())
 
@@ -55,9 +53,7 @@ async def list_messages(*, session: AsyncSession, kind: MessageKind, subject_id:
     return (await session.exec(query)).all()
 
 
-async def update_live_messages(
-    *, session: AsyncSession, subject: Subject, subject_id: int, at: datetime, shown: tuple[str, str, str] | None = None
-) -> int:
+async def update_live_messages(*, session: AsyncSession, subject: Subject, subject_id: int, at: datetime, shown: tuple[str, str, str] | None = None) -> int:
     """Mark every live message about a subject as behind it: a sent one becomes stale, to be rewritten in place; return how many.
 
     Each gets a new revision, queued ones too: one being sent right now was rendered
@@ -84,9 +80,7 @@ async def update_live_messages(
     return result.rowcount
 
 
-async def claim_messages(
-    *, session: AsyncSession, due_by: datetime, at: datetime, lease: timedelta, limit: int, by: str
-) -> Sequence[OutboundMessage]:
+async def claim_messages(*, session: AsyncSession, due_by: datetime, at: datetime, lease: timedelta, limit: int, by: str) -> Sequence[OutboundMessage]:
     """Claim up to `limit` queued or stale messages due by `due_by` for sender `by`, until `at + lease`; nobody else gets them meanwhile.
 
     Claimers cannot collide: on PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED,

@@ -171,9 +171,7 @@ async def list_open_topics(*, session: AsyncSession, unit_id: int, limit: int | 
 async def update_topics_discussed(*, session: AsyncSession, unit_id: int, session_id: int, before: datetime) -> None:
     """Mark the unit's open topics proposed before `before` as taken up by a session."""
     await session.exec(
-        update(ForumTopic)
-        .where(ForumTopic.unit_id == unit_id, ForumTopic.session_id.is_(None), ForumTopic.created_at < before)
-        .values(session_id=session_id)
+        update(ForumTopic).where(ForumTopic.unit_id == unit_id, ForumTopic.session_id.is_(None), ForumTopic.created_at < before).values(session_id=session_id)
     )
 
 

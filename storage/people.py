@@ -32,9 +32,7 @@ async def get_person_by_identity(*, session: AsyncSession, platform: str, extern
     return (await session.exec(query)).first()
 
 
-async def list_people(
-    *, session: AsyncSession, ids: Sequence[int] | None = None, leads_only: bool = False, declared_only: bool = True
-) -> Sequence[Person]:
+async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None, leads_only: bool = False, declared_only: bool = True) -> Sequence[Person]:
     """List the people app.yaml declares (everyone known, unless `declared_only`), optionally only those with `ids` or only the leads, in id order."""
     query = select(Person)
     if declared_only:
@@ -69,11 +67,7 @@ async def list_unit_ids_for_person(*, session: AsyncSession, person_id: int) -> 
     """List the units a person belongs to: as a contact, a model owner or a stakeholder."""
     contact = select(UnitContact.unit_id).where(UnitContact.person_id == person_id)
     owned = select(MLModel.unit_id).where(MLModel.owner_id == person_id)
-    answered = (
-        select(MLModel.unit_id)
-        .join(Stakeholder, Stakeholder.model_id == MLModel.id)
-        .where(Stakeholder.person_id == person_id)
-    )
+    answered = select(MLModel.unit_id).join(Stakeholder, Stakeholder.model_id == MLModel.id).where(Stakeholder.person_id == person_id)
     rows = await session.exec(contact.union(owned, answered))
     return {row[0] for row in rows.all()}
 

@@ -96,9 +96,7 @@ async def count_models_by_health(*, session: AsyncSession, unit_ids: Sequence[in
 
 async def count_deprecation_candidates(*, session: AsyncSession, unit_ids: Sequence[int] | None = None) -> int:
     """Count active models flagged for retirement."""
-    query = select(func.count()).select_from(MLModel).where(
-        MLModel.status == "active", MLModel.deprecation_candidate_since.is_not(None)
-    )
+    query = select(func.count()).select_from(MLModel).where(MLModel.status == "active", MLModel.deprecation_candidate_since.is_not(None))
     if unit_ids is not None:
         query = query.where(MLModel.unit_id.in_(unit_ids))
     return (await session.exec(query)).one()
@@ -123,9 +121,7 @@ async def list_stakeholder_links(*, session: AsyncSession, model_id: int) -> Seq
     return (await session.exec(select(Stakeholder).where(Stakeholder.model_id == model_id))).all()
 
 
-async def list_due_stakeholders(
-    *, session: AsyncSession, now: datetime, limit: int
-) -> Sequence[tuple[Stakeholder, MLModel, Person]]:
+async def list_due_stakeholders(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[tuple[Stakeholder, MLModel, Person]]:
     """List stakeholder links whose next check-in is due, locking them against other ticks."""
     query = (
         select(Stakeholder, MLModel, Person)
@@ -147,11 +143,7 @@ async def get_next_due_stakeholder_at(*, session: AsyncSession) -> datetime | No
 
 async def update_next_due(*, session: AsyncSession, model_id: int, person_id: int, next_due_at: datetime | None) -> None:
     """Set when a stakeholder's next check-in for a model is due."""
-    await session.exec(
-        update(Stakeholder)
-        .where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id)
-        .values(next_due_at=next_due_at)
-    )
+    await session.exec(update(Stakeholder).where(Stakeholder.model_id == model_id, Stakeholder.person_id == person_id).values(next_due_at=next_due_at))
 
 
 async def list_settled_checkins(*, session: AsyncSession, model_id: int, since: datetime) -> Sequence[CheckIn]:

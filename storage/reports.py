@@ -66,9 +66,7 @@ async def list_open_reports(*, session: AsyncSession, model_id: int, limit: int)
     return (await session.exec(query)).all()
 
 
-async def list_open_reports_for_units(
-    *, session: AsyncSession, unit_ids: Sequence[int], limit: int
-) -> Sequence[tuple[FailureReport, MLModel]]:
+async def list_open_reports_for_units(*, session: AsyncSession, unit_ids: Sequence[int], limit: int) -> Sequence[tuple[FailureReport, MLModel]]:
     """List the units' unresolved reports with their models, by impact (critical first) then age (oldest first)."""
     rank = case({impact: i for i, impact in enumerate(IMPACT_ORDER)}, value=FailureReport.impact, else_=len(IMPACT_ORDER))
     query = (
@@ -89,9 +87,7 @@ async def count_reports_created(*, session: AsyncSession, since: datetime, until
 
 async def count_reports_resolved(*, session: AsyncSession, since: datetime, until: datetime) -> int:
     """Count the reports moved to resolved in [since, until) (a report resolved twice counts once)."""
-    query = select(func.count(func.distinct(ReportEvent.report_id))).where(
-        ReportEvent.to_status == "resolved", ReportEvent.at >= since, ReportEvent.at < until
-    )
+    query = select(func.count(func.distinct(ReportEvent.report_id))).where(ReportEvent.to_status == "resolved", ReportEvent.at >= since, ReportEvent.at < until)
     return (await session.exec(query)).one()
 
 

@@ -45,10 +45,7 @@ async def list_contributors(*, session: AsyncSession, story_id: int) -> Sequence
 async def list_posted_stories(*, session: AsyncSession, model_id: int, limit: int) -> Sequence[SuccessStory]:
     """List a model's approved stories, newest first."""
     query = (
-        select(SuccessStory)
-        .where(SuccessStory.model_id == model_id, SuccessStory.status == "approved")
-        .order_by(SuccessStory.posted_at.desc())
-        .limit(limit)
+        select(SuccessStory).where(SuccessStory.model_id == model_id, SuccessStory.status == "approved").order_by(SuccessStory.posted_at.desc()).limit(limit)
     )
     return (await session.exec(query)).all()
 

@@ -57,7 +57,9 @@ async def act(sessions, who: str | Person, action: str, value, now: datetime = N
     return await _as(sessions, who, lambda s, c: router.handle_action(s, c, action, str(value)), now, request_id, policy)
 
 
-async def submit(sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY) -> Reply:
+async def submit(
+    sessions, who: str | Person, form: str, state, values: dict, now: datetime = NOW, request_id: str | None = None, policy: Policy = POLICY
+) -> Reply:
     """Submit a form as a person."""
     return await _as(sessions, who, lambda s, c: router.handle_submit(s, c, form, str(state), values), now, request_id, policy)
 

@@ -30,7 +30,9 @@ def python_files(package: str) -> list[Path]:
 
 @pytest.mark.parametrize("package", ["handlers", "storage"])
 def test_no_platform_library_below_bot(package):
-    offenders = {f"{p.relative_to(ROOT)}: {sorted(imported_modules(p) & PLATFORM_LIBRARIES)}" for p in python_files(package) if imported_modules(p) & PLATFORM_LIBRARIES}
+    offenders = {
+        f"{p.relative_to(ROOT)}: {sorted(imported_modules(p) & PLATFORM_LIBRARIES)}" for p in python_files(package) if imported_modules(p) & PLATFORM_LIBRARIES
+    }
     assert not offenders, offenders
 
 

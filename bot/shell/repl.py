@@ -33,7 +33,8 @@ from storage.models import Person
 FORM_HELP = """\
 In a form: Enter keeps the value shown, - clears it, help shows this,
   and cancel (or Ctrl-C) leaves the form without saving anything."""
-SHELL_HELP = """\
+SHELL_HELP = (
+    """\
 Shell commands:
   <number> or press <number>   press a button shown above
   checkins                     your check-ins waiting for an answer
@@ -45,7 +46,9 @@ Shell commands:
   away until YYYY-MM-DD        same as /mlpulse away until YYYY-MM-DD
   help | quit
 
-""" + FORM_HELP
+"""
+    + FORM_HELP
+)
 
 MAX_STEPS = 10_000
 # What a reader returns when the person pressed Ctrl-C (the character the key sends).
@@ -340,4 +343,3 @@ async def resolve_person(runtime: Runtime, who: str | None) -> Person:
         if not people:
             raise LookupError("app.yaml declares no people; add some under people:")
         return people[0]
-

@@ -136,9 +136,14 @@ class SlackWiring:
         origin = origin_of(body)
         name = action_of(action["action_id"])
         reply = await self.act(
-            origin.user, router.handle_action, name, action.get("value", ""),
-            conversation=origin.channel, request_id=f"slack:{origin.user}:{action.get('action_ts')}",
-            learn=not router.identity_optional(action=name), origin=origin.message(),
+            origin.user,
+            router.handle_action,
+            name,
+            action.get("value", ""),
+            conversation=origin.channel,
+            request_id=f"slack:{origin.user}:{action.get('action_ts')}",
+            learn=not router.identity_optional(action=name),
+            origin=origin.message(),
         )
         await self.show(reply, origin, body.get("trigger_id"))
 
@@ -193,10 +198,15 @@ class SlackWiring:
             reply = notice(EXPIRED_FORM)
         else:
             reply = await self.act(
-                body["user"]["id"], submit, view["callback_id"], state, values,
+                body["user"]["id"],
+                submit,
+                view["callback_id"],
+                state,
+                values,
                 request_id=f"slack:view:{view['id']}" if view.get("id") else None,
                 learn=not router.identity_optional(form=view["callback_id"], values=values),
-                timeout=SUBMIT_TIMEOUT, origin=origin.message(),
+                timeout=SUBMIT_TIMEOUT,
+                origin=origin.message(),
             )
         if reply.mode == ReplyMode.FORM and reply.view.errors:
             await ack(**to_errors(reply.view.errors, inputs))

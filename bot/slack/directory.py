@@ -64,9 +64,14 @@ class SlackDirectory:
 
         async def learn(session) -> Person:
             return await people_store.create_person_with_identity(
-                session=session, platform=PLATFORM, external_id=user_id, email=email, key=f"slack-{user_id.lower()}",
+                session=session,
+                platform=PLATFORM,
+                external_id=user_id,
+                email=email,
+                key=f"slack-{user_id.lower()}",
                 display_name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
-                timezone=user.get("tz") or self.runtime.policy.timezone, now=self.runtime.clock.now(),
+                timezone=user.get("tz") or self.runtime.policy.timezone,
+                now=self.runtime.clock.now(),
             )
 
         return await run_in_transaction(self.runtime.sessions, learn)

@@ -104,10 +104,12 @@ def _field_sections(fields: tuple[Field, ...]) -> list[dict]:
     blocks = []
     for start in range(0, len(fields), limits.FIELDS):
         group = fields[start : start + limits.FIELDS]
-        blocks.append({
-            "type": "section",
-            "fields": [_mrkdwn(cut(f"*{inert(f.label)}*\n{inert(f.value)}", limits.FIELD_TEXT)) for f in group],
-        })
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [_mrkdwn(cut(f"*{inert(f.label)}*\n{inert(f.value)}", limits.FIELD_TEXT)) for f in group],
+            }
+        )
     return blocks
 
 
@@ -257,7 +259,7 @@ def to_errors(errors: Mapping[str, str], inputs: Iterable[str]) -> dict:
     Slack refuses an error for a block the modal does not have, so such an error is
     shown on the first of the modal's `inputs` (block ids) instead, beside its own.
     """
-    shown = [block_id for block_id in inputs]
+    shown = list(inputs)
     placed: dict[str, list[str]] = {}
     for name, message in errors.items():
         block_id = name[: limits.BLOCK_ID]

@@ -48,10 +48,14 @@ PLATFORM = "teams"
 
 # What people may type first, with or without a slash; anything else goes to /mlpulse.
 COMMAND_WORDS = {
-    "mlstatus": "/mlstatus", "status": "/mlstatus",
-    "mlreport": "/mlreport", "report": "/mlreport",
-    "mlstory": "/mlstory", "story": "/mlstory",
-    "mlforum": "/mlforum", "forum": "/mlforum",
+    "mlstatus": "/mlstatus",
+    "status": "/mlstatus",
+    "mlreport": "/mlreport",
+    "report": "/mlreport",
+    "mlstory": "/mlstory",
+    "story": "/mlstory",
+    "mlforum": "/mlforum",
+    "forum": "/mlforum",
     "mlpulse": "/mlpulse",
 }
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
@@ -127,6 +131,7 @@ class TeamsWiring:
 
     async def act(self, context: TurnContext, handler, *args, learn: bool = True, **kwargs) -> Reply:
         """Run a handler as the sender; with `learn=False` a stranger is a guest and nothing about them is stored."""
+
         async def resolve():
             person = await (self.directory.person_for(context) if learn else self.directory.find_person(context))
             if learn:
@@ -194,11 +199,17 @@ class TeamsWiring:
         help_text = router.help_view().text
         if personal:
             name = person.display_name if person else "there"
-            view = Message(f"Hi {name}, I'm mlpulse", "I'll check in here now and then about the ML models your team uses, "
-                           "and you can tell me when one stops working. Type any of these, without the slash:\n\n" + help_text)
+            view = Message(
+                f"Hi {name}, I'm mlpulse",
+                "I'll check in here now and then about the ML models your team uses, "
+                "and you can tell me when one stops working. Type any of these, without the slash:\n\n" + help_text,
+            )
         else:
-            view = Message("mlpulse is here", "I post the weekly digest, review-forum announcements and success stories in the channels "
-                           "app.yaml names. @mention me with any of these, without the slash:\n\n" + help_text)
+            view = Message(
+                "mlpulse is here",
+                "I post the weekly digest, review-forum announcements and success stories in the channels "
+                "app.yaml names. @mention me with any of these, without the slash:\n\n" + help_text,
+            )
         await context.send_activity(card_message(view))
 
     async def show(self, context: TurnContext, reply: Reply, card_id: str | None = None, from_form: bool = False) -> None:
@@ -223,7 +234,10 @@ class TeamsWiring:
         activity = context.activity
         tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id") or (activity.conversation.tenant_id if activity.conversation else None)
         parameters = ConversationParameters(
-            is_group=False, bot=activity.recipient, members=[ChannelAccount(id=activity.from_property.id)], tenant_id=tenant,
+            is_group=False,
+            bot=activity.recipient,
+            members=[ChannelAccount(id=activity.from_property.id)],
+            tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}} if tenant else None,
         )
 
@@ -246,9 +260,13 @@ def build_teams(runtime: Runtime, settings: Settings, **messenger_options) -> Te
     """Return the Teams adapter (authenticating as the configured Azure Bot) wired to the router."""
     password = settings.microsoft_app_password.get_secret_value() if settings.microsoft_app_password else ""
     config = SimpleNamespace(
-        APP_ID=settings.microsoft_app_id or "", APP_PASSWORD=password,
-        APP_TYPE=settings.microsoft_app_type, APP_TENANTID=settings.microsoft_app_tenant_id or "",
+        APP_ID=settings.microsoft_app_id or "",
+        APP_PASSWORD=password,
+        APP_TYPE=settings.microsoft_app_type,
+        APP_TENANTID=settings.microsoft_app_tenant_id or "",
     )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     directory = TeamsDirectory(runtime)
-    return Teams(adapter, TeamsWiring(runtime, directory, settings.microsoft_app_id), TeamsMessenger(adapter, directory, settings.microsoft_app_id, **messenger_options))
+    return Teams(
+        adapter, TeamsWiring(runtime, directory, settings.microsoft_app_id), TeamsMessenger(adapter, directory, settings.microsoft_app_id, **messenger_options)
+    )

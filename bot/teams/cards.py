@@ -93,10 +93,7 @@ def _action(button: Button) -> dict:
 
 
 def _action_sets(buttons: tuple[Button, ...]) -> list[dict]:
-    return [
-        {"type": "ActionSet", "actions": [_action(b) for b in buttons[start : start + limits.ACTIONS]]}
-        for start in range(0, len(buttons), limits.ACTIONS)
-    ]
+    return [{"type": "ActionSet", "actions": [_action(b) for b in buttons[start : start + limits.ACTIONS]]} for start in range(0, len(buttons), limits.ACTIONS)]
 
 
 @dataclass
@@ -125,7 +122,10 @@ def _section_body(text: str, fields, buttons, mentions: tuple[Mention, ...], peo
     if mentions:
         items.append({"type": "TextBlock", "text": people.text(mentions), "wrap": True})
     for start in range(0, len(fields), limits.FACTS):
-        facts = [{"title": cut(escape(" ".join(f.label.split())), limits.FACT_TITLE) or " ", "value": cut(escape(f.value), limits.FACT_VALUE) or " "} for f in fields[start : start + limits.FACTS]]
+        facts = [
+            {"title": cut(escape(" ".join(f.label.split())), limits.FACT_TITLE) or " ", "value": cut(escape(f.value), limits.FACT_VALUE) or " "}
+            for f in fields[start : start + limits.FACTS]
+        ]
         items.append({"type": "FactSet", "facts": facts})
     return items + _action_sets(buttons)
 
@@ -242,8 +242,12 @@ def to_form_card(form: Form) -> dict:
     the intro and hints go first, then the errors are shortened. The state is not cut
     (a cut state could not be read back); handlers keep it small.
     """
-    submit = {"type": "Action.Submit", "title": _plain(form.submit_label, limits.BUTTON_TITLE), "style": "positive",
-              "data": {DATA_KEY: {"form": str(form.form), "state": form.state}}}
+    submit = {
+        "type": "Action.Submit",
+        "title": _plain(form.submit_label, limits.BUTTON_TITLE),
+        "style": "positive",
+        "data": {DATA_KEY: {"form": str(form.form), "state": form.state}},
+    }
     for notes, error_limit in ((True, limits.TEXT), (False, 300), (False, 80)):
         card = _card(_form_body(form, notes, error_limit), [submit])
         if _size(card) <= limits.CARD_BYTES:

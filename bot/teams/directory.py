@@ -104,8 +104,14 @@ class TeamsDirectory:
 
         async def learn(session) -> Person:
             return await people_store.create_person_with_identity(
-                session=session, platform=PLATFORM, external_id=user_id, email=email, key=f"teams-{user_id.lower()}",
-                display_name=name or user_id, timezone=timezone, now=self.runtime.clock.now(),
+                session=session,
+                platform=PLATFORM,
+                external_id=user_id,
+                email=email,
+                key=f"teams-{user_id.lower()}",
+                display_name=name or user_id,
+                timezone=timezone,
+                now=self.runtime.clock.now(),
             )
 
         return await run_in_transaction(self.runtime.sessions, learn)
@@ -135,8 +141,14 @@ class TeamsDirectory:
 
         async def store(session) -> bool:
             new = await conversation_store.update_reference(
-                session=session, platform=PLATFORM, scope=scope, scope_id=scope_id, conversation_id=reference.conversation.id,
-                reference=text, now=now, name=name,
+                session=session,
+                platform=PLATFORM,
+                scope=scope,
+                scope_id=scope_id,
+                conversation_id=reference.conversation.id,
+                reference=text,
+                now=now,
+                name=name,
             )
             if new and scope == conversation_store.PERSON and person is not None and person.id is not None:
                 queued = await conversation_store.update_unreachable_messages(session=session, person_id=person.id, now=now)
@@ -171,8 +183,14 @@ class TeamsDirectory:
             for channel in channels:
                 reference.conversation.id = channel.id
                 await conversation_store.update_reference(
-                    session=session, platform=PLATFORM, scope=conversation_store.CHANNEL, scope_id=channel.id, conversation_id=channel.id,
-                    reference=reference_json(reference), now=now, name=channel.name or (GENERAL if channel.id == team_id else None),
+                    session=session,
+                    platform=PLATFORM,
+                    scope=conversation_store.CHANNEL,
+                    scope_id=channel.id,
+                    conversation_id=channel.id,
+                    reference=reference_json(reference),
+                    now=now,
+                    name=channel.name or (GENERAL if channel.id == team_id else None),
                 )
 
         await run_in_transaction(self.runtime.sessions, store)

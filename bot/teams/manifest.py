@@ -47,17 +47,19 @@ def build_manifest(app_id: str, version: str, website: str) -> dict:
         "description": {
             "short": "Check-ins, failure reports and review forums for ML models in use.",
             "full": "mlpulse asks the business teams that use your ML models whether they still use them and whether they still work, "
-                    "collects failure reports (anonymously if wished), runs review forums, posts success stories and a weekly digest.",
+            "collects failure reports (anonymously if wished), runs review forums, posts success stories and a weekly digest.",
         },
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": ACCENT,
-        "bots": [{
-            "botId": app_id,
-            "scopes": scopes,
-            "supportsFiles": False,
-            "isNotificationOnly": False,
-            "commandLists": [{"scopes": scopes, "commands": [{"title": title, "description": about[:128]} for title, about in COMMANDS]}],
-        }],
+        "bots": [
+            {
+                "botId": app_id,
+                "scopes": scopes,
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [{"scopes": scopes, "commands": [{"title": title, "description": about[:128]} for title, about in COMMANDS]}],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }

@@ -89,8 +89,15 @@ class TeamsMessenger:
     platform = "teams"
     concurrency = 8  # sends in flight at once: each is its own HTTP round trip to the connector
 
-    def __init__(self, adapter, directory: TeamsDirectory, app_id: str | None, per_second: float = PER_SECOND,
-                 per_conversation: float = PER_CONVERSATION_PER_SECOND, sleep: Callable[[float], Awaitable] = asyncio.sleep):
+    def __init__(
+        self,
+        adapter,
+        directory: TeamsDirectory,
+        app_id: str | None,
+        per_second: float = PER_SECOND,
+        per_conversation: float = PER_CONVERSATION_PER_SECOND,
+        sleep: Callable[[float], Awaitable] = asyncio.sleep,
+    ):
         self.adapter, self.directory, self.app_id = adapter, directory, app_id or ""
         self._ceiling, self._senders = per_second, 1
         self._bot = pace(per_second)
@@ -180,6 +187,6 @@ class TeamsMessenger:
                     status = status_of(exc)
                     if attempt == MAX_RETRIES or not (status == 429 or (status or 0) >= 500):
                         raise
-                    wait = min(MAX_WAIT, retry_after(exc) or 2 ** attempt)
+                    wait = min(MAX_WAIT, retry_after(exc) or 2**attempt)
                     log.info("Teams answered %s; waiting %.1fs before trying again", status, wait)
             await self._sleep(wait)

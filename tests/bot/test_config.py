@@ -61,18 +61,34 @@ def test_good_file_loads(tmp_path):
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("  timezone: Europe/London", "  timezone: Europe/Londn", "app.yaml:2: workspace.timezone: unknown time zone “Europe/Londn”: use an IANA name such as Europe/Berlin"),
-        ("  every: 2 weeks", "  every: fortnightly", "app.yaml:4: checkins.every: invalid 'every' “fortnightly”: use e.g. '2 weeks', 'week', '1 month' or '3 days'"),
+        (
+            "  timezone: Europe/London",
+            "  timezone: Europe/Londn",
+            "app.yaml:2: workspace.timezone: unknown time zone “Europe/Londn”: use an IANA name such as Europe/Berlin",
+        ),
+        (
+            "  every: 2 weeks",
+            "  every: fortnightly",
+            "app.yaml:4: checkins.every: invalid 'every' “fortnightly”: use e.g. '2 weeks', 'week', '1 month' or '3 days'",
+        ),
         ("  on: [tue]", "  on: [tue, funday]", "app.yaml:5: checkins.on: unknown weekday “funday”: use mon, tue, wed, thu, fri, sat or sun"),
         ('  at: "10:00"', '  at: "25:00"', "app.yaml:6: checkins.at: invalid time “25:00”: use HH:MM, e.g. 10:00"),
         ("leads: [priya]", "leads: [priya, zed]", "app.yaml:7: leads[1]: unknown person 'zed'; declared people: dana, priya"),
         ("    contacts: [dana]", "    contacts: [dana, dan]", "app.yaml:10: units[0].contacts[1]: unknown person 'dan'; declared people: dana, priya"),
         ("    owner: priya", "    owner: pria", "app.yaml:18: models[0].owner: unknown person 'pria'; declared people: dana, priya"),
         ("    unit: Sales", "    unit: Marketing", "app.yaml:17: models[0].unit: unknown unit 'Marketing'; declared units: Sales"),
-        ("    stakeholders: [dana]", "    stakeholders: [dana]\n    colour: blue", "app.yaml:20: models[0].colour: unknown field (check the spelling; see the comments in the example app.yaml)"),
+        (
+            "    stakeholders: [dana]",
+            "    stakeholders: [dana]\n    colour: blue",
+            "app.yaml:20: models[0].colour: unknown field (check the spelling; see the comments in the example app.yaml)",
+        ),
         ("    name: Churn predictor\n", "", "app.yaml:15: models[0].name: required field is missing"),
         ("  - key: churn", "  - key: Churn Model", "app.yaml:15: models[0].key: String should match pattern '^[a-z0-9][a-z0-9_.-]{0,63}$'"),
-        ("{key: dana, name: Dana Kim, email: dana@example.com,", "{key: priya, name: Dana Kim, email: dana@example.com,", "app.yaml:13: people[1].key: duplicate key 'priya' (also at people[0])"),
+        (
+            "{key: dana, name: Dana Kim, email: dana@example.com,",
+            "{key: priya, name: Dana Kim, email: dana@example.com,",
+            "app.yaml:13: people[1].key: duplicate key 'priya' (also at people[0])",
+        ),
         (
             "    contacts: [dana]",
             "    contacts: [dana]\n    forum:\n      every: 1 week\n      on: tue\n      announce: 14d",

@@ -39,7 +39,14 @@ async def test_everything_queued_is_sent_once(sessions, queued):
     messenger = RecordingMessenger()
     report = await deliver_due(sessions, messenger, f.POLICY, TUESDAY)
     assert report.sent == queued == 4
-    assert recipients(messenger) == Counter({("ana", "Check-in: Churn predictor"): 1, ("bo", "Check-in: Churn predictor"): 1, ("cy", "Check-in: Invoice fraud screen"): 1, ("ana", "Check-in: Demand forecast"): 1})
+    assert recipients(messenger) == Counter(
+        {
+            ("ana", "Check-in: Churn predictor"): 1,
+            ("bo", "Check-in: Churn predictor"): 1,
+            ("cy", "Check-in: Invoice fraud screen"): 1,
+            ("ana", "Check-in: Demand forecast"): 1,
+        }
+    )
     assert (await deliver_due(sessions, messenger, f.POLICY, TUESDAY + timedelta(hours=1))).sent == 0
     sent = [m for m in await outbox(sessions) if m.status == "sent"]
     assert len(sent) == 4 and all(m.message_id and m.conversation_id and m.sent_at == TUESDAY for m in sent)
@@ -56,7 +63,7 @@ async def test_a_crash_mid_delivery_loses_nothing_and_repeats_nothing(sessions, 
     assert restarted.sent == []
     # Once the dead process's lease runs out, the rest goes out.
     await deliver_due(sessions, restarted, f.POLICY, TUESDAY + LEASE + timedelta(seconds=1))
-    assert recipients(dying) + recipients(restarted) == Counter({k: 1 for k in recipients(dying) + recipients(restarted)})
+    assert recipients(dying) + recipients(restarted) == Counter(dict.fromkeys(recipients(dying) + recipients(restarted), 1))
     assert len(dying.sent) + len(restarted.sent) == queued
 
 
@@ -119,10 +126,12 @@ async def test_two_senders_at_once_each_pace_at_half_the_ceiling_and_send_each_m
     await run_tick(first, TUESDAY)  # four check-ins
     slow = [RecordingMessenger(delay=0.3), RecordingMessenger(delay=0.3)]
     clock = SystemClock().now
-    await asyncio.gather(*(
-        deliver_due(sessions, messenger, f.POLICY, TUESDAY, clock=clock, lease=timedelta(seconds=0.6), limit=2, sender=name)
-        for sessions, messenger, name in zip((first, second), slow, ("replica-1", "replica-2"))
-    ))
+    await asyncio.gather(
+        *(
+            deliver_due(sessions, messenger, f.POLICY, TUESDAY, clock=clock, lease=timedelta(seconds=0.6), limit=2, sender=name)
+            for sessions, messenger, name in zip((first, second), slow, ("replica-1", "replica-2"), strict=True)
+        )
+    )
     assert all(2 in m.shares for m in slow), [m.shares for m in slow]  # while both held claims, each took half
     assert sorted(len(m.sent) for m in slow) == [2, 2]
     assert sum(recipients(slow[0]).values()) + sum(recipients(slow[1]).values()) == len(recipients(slow[0]) + recipients(slow[1])) == 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -19,7 +19,7 @@ from tests.bot.fakes import RecordingMessenger
 from tests.conftest import POLICY
 
 DIGEST = replace(POLICY, digest_channel="#ml-digest", digest_cron="0 9 * * mon")
-MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=timezone.utc)
+MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
 
 def process(engine, now: datetime) -> Runtime:
@@ -98,7 +98,7 @@ async def test_the_scheduler_registers_the_digest_cron_in_the_workspace_time_zon
     scheduler = build_scheduler(runtime)
     job = scheduler.get_job("digest")
     assert str(job.trigger.timezone) == "America/New_York"
-    fire = job.trigger.get_next_fire_time(None, datetime(2026, 3, 8, tzinfo=timezone.utc))
+    fire = job.trigger.get_next_fire_time(None, datetime(2026, 3, 8, tzinfo=UTC))
     assert fire.isoformat() == "2026-03-09T09:00:00-04:00"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -22,14 +22,14 @@ async def test_the_tick_job_is_registered_to_catch_up_at_once_and_then_every_min
     async with sessions() as session:
         await f.sync(session, f.small_portfolio())
     runtime = Runtime(Settings(app=f.small_portfolio()), engine, RecordingMessenger(), ManualClock(TUESDAY))
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     scheduler = build_scheduler(runtime)
     jobs = scheduler.get_jobs()
     assert [job.id for job in jobs] == ["tick"]
     job = jobs[0]
     assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval == timedelta(seconds=TICK_SECONDS)
     assert job.max_instances == 1 and job.coalesce is True
-    assert before <= job.next_run_time <= datetime.now(timezone.utc)  # runs as soon as the scheduler starts
+    assert before <= job.next_run_time <= datetime.now(UTC)  # runs as soon as the scheduler starts
 
     await job.func()  # what the scheduler runs: a whole tick, at the runtime's clock, delivered
     assert len(await checkin_keys(sessions)) == 4

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from storage.models import FailureReport
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
-MONDAY = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 class Terminal:
@@ -81,20 +81,25 @@ async def run(runtime, clock, who: str, script) -> Terminal:
 
 async def test_a_stakeholder_answers_a_checkin_in_the_shell(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "ana@example.com", [
-        "help",
-        "advance 1d",
-        button("Yes, but with problems"),
-        button("Add details"),
-        "A new CRM went live.",
-        "9",
-        "",
-        "2",
-        "checkins",
-        button("Remind me tomorrow"),
-        "advance 1d",
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "ana@example.com",
+        [
+            "help",
+            "advance 1d",
+            button("Yes, but with problems"),
+            button("Add details"),
+            "A new CRM went live.",
+            "9",
+            "",
+            "2",
+            "checkins",
+            button("Remind me tomorrow"),
+            "advance 1d",
+            "quit",
+        ],
+    )
     text = t.text
     assert "mlpulse shell: you are Ana (ana)." in text
     assert "advance 3d | tick" in text and "/mlstatus unit <name>" in text  # help lists both
@@ -117,20 +122,25 @@ async def test_a_stakeholder_answers_a_checkin_in_the_shell(shell_runtime):
 
 async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, None, [
-        "whoami",
-        "advance 3d",
-        "/mlstatus",
-        "/mlstatus frud",
-        "/mlstatus unit finance",
-        "as TOKYO",  # a last name, in any case: matched as every form matches people
-        "/mlstatus churn",
-        "inbox",
-        "as nobody",
-        "advance soon",
-        "7777",
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        None,
+        [
+            "whoami",
+            "advance 3d",
+            "/mlstatus",
+            "/mlstatus frud",
+            "/mlstatus unit finance",
+            "as TOKYO",  # a last name, in any case: matched as every form matches people
+            "/mlstatus churn",
+            "inbox",
+            "as nobody",
+            "advance soon",
+            "7777",
+            "quit",
+        ],
+    )
     text = t.text
     assert "You are Lead (lead, ML lead)" in text
     assert "⏱  Wed 4 Mar 2026, 01:00 (your time): 1 reminder." in text
@@ -153,18 +163,23 @@ async def test_reminders_expiry_and_status_for_a_lead(shell_runtime):
 
 async def test_reassign_and_away_in_the_shell(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "bo", [
-        "away until 2026-03-01",
-        "advance 1d",
-        button("Not me / not sure"),
-        "zed",
-        "n",
-        "",
-        "Cy Tokyo",
-        "away until 2026-03-20",
-        "advance 7d",
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "bo",
+        [
+            "away until 2026-03-01",
+            "advance 1d",
+            button("Not me / not sure"),
+            "zed",
+            "n",
+            "",
+            "Cy Tokyo",
+            "away until 2026-03-20",
+            "advance 7d",
+            "quit",
+        ],
+    )
     text = t.text
     assert "is in the past" in text
     assert "  ⚠ Nobody called “zed” is known to mlpulse. Try their key or email address." in text
@@ -180,7 +195,11 @@ def test_demo_command_runs_from_a_clean_directory(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "shell", "--demo"],
         input="/mlstatus\n/mlstatus churn\nas dana\ncheckins\nquit\n",
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -200,19 +219,33 @@ def receipt_status(printed: str) -> str:
 
 async def test_a_failure_report_is_filed_fixed_inline_and_triaged_in_the_shell(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "ana", [
-        "/mlreport churn",
-        "", "Scores went flat after the CRM migration.", "2030-01-01", "major", "often", "n",
-        "2026-02-28",
-        receipt_status,
-        "as owner",
-        "inbox",
-        button("Triage…"),
-        "", "bo", "", "", "",
-        "as ana",
-        "inbox",
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "ana",
+        [
+            "/mlreport churn",
+            "",
+            "Scores went flat after the CRM migration.",
+            "2030-01-01",
+            "major",
+            "often",
+            "n",
+            "2026-02-28",
+            receipt_status,
+            "as owner",
+            "inbox",
+            button("Triage…"),
+            "",
+            "bo",
+            "",
+            "",
+            "",
+            "as ana",
+            "inbox",
+            "quit",
+        ],
+    )
     text = t.text
     assert "  ⚠ That date is in the future. When did you first notice the problem?" in text
     assert "Your report about Churn predictor is with its owner" in text
@@ -225,12 +258,22 @@ async def test_a_failure_report_is_filed_fixed_inline_and_triaged_in_the_shell(s
 
 async def test_an_anonymous_report_in_the_shell_gives_a_code_that_follows_it(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "bo", [
-        "/mlreport",
-        "fraud", "It flags every invoice.", "", "critical", "", "y",
-        receipt_status,
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "bo",
+        [
+            "/mlreport",
+            "fraud",
+            "It flags every invoice.",
+            "",
+            "critical",
+            "",
+            "y",
+            receipt_status,
+            "quit",
+        ],
+    )
     text = t.text
     assert "was filed anonymously: your name was not stored anywhere" in text
     assert "│ It flags every invoice." in text and "│    Impact: critical" in text
@@ -247,19 +290,36 @@ async def test_a_forum_is_announced_answered_and_written_up_in_the_shell(tmp_pat
     clock = ManualClock(MONDAY)
     runtime = await Runtime.start(Settings(app=f.decl(**portfolio)), ShellMessenger(), clock, url=url)
     try:
-        t = await run(runtime, clock, "ana", [
-            "/mlforum",
-            "advance 2d",
-            "channel #sales",
-            button("Going"),
-            "/mlforum propose Seasonal staffing",
-            "as lead",
-            "advance 1d",
-            "inbox",
-            button("Record notes"),
-            "Agreed to retrain.", "Retrain on February data", "owner", "2026-03-11", "", "", "", "", "", "", "", "", "",
-            "quit",
-        ])
+        t = await run(
+            runtime,
+            clock,
+            "ana",
+            [
+                "/mlforum",
+                "advance 2d",
+                "channel #sales",
+                button("Going"),
+                "/mlforum propose Seasonal staffing",
+                "as lead",
+                "advance 1d",
+                "inbox",
+                button("Record notes"),
+                "Agreed to retrain.",
+                "Retrain on February data",
+                "owner",
+                "2026-03-11",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "quit",
+            ],
+        )
     finally:
         await runtime.close()
     text = t.text
@@ -275,12 +335,22 @@ async def test_a_forum_is_announced_answered_and_written_up_in_the_shell(tmp_pat
 
 async def test_a_refused_value_in_a_form_asks_again_for_that_field_and_keeps_the_rest(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "bo", [
-        "/mlreport",
-        "fraud", "It flags \x00 every invoice.", "", "major", "", "",
-        "It flags every invoice.",  # asked again for that field alone
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "bo",
+        [
+            "/mlreport",
+            "fraud",
+            "It flags \x00 every invoice.",
+            "",
+            "major",
+            "",
+            "",
+            "It flags every invoice.",  # asked again for that field alone
+            "quit",
+        ],
+    )
     assert "⚠️  This contains a character that cannot be saved" in t.text
     async with runtime.sessions() as session:
         report = (await session.exec(select(FailureReport))).one()
@@ -289,27 +359,32 @@ async def test_a_refused_value_in_a_form_asks_again_for_that_field_and_keeps_the
 
 async def test_live_messages_in_the_shell_a_checkin_answered_from_its_reminder_and_a_report_closed(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "bo", [
-        "advance 1d",
-        "advance 1d",
-        button("Yes, works well"),  # on the reminder, the last one shown
-        "/mlreport churn",
-        "",  # the model, as chosen
-        "Scores are all 0.5 since Monday.",
-        "2026-03-02",
-        "major",
-        "always",
-        "n",
-        "as owner",
-        "inbox",
-        button("Won't fix…"),
-        "",
-        "",
-        "",
-        "",
-        "The scores are right: the customers did churn.",
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "bo",
+        [
+            "advance 1d",
+            "advance 1d",
+            button("Yes, works well"),  # on the reminder, the last one shown
+            "/mlreport churn",
+            "",  # the model, as chosen
+            "Scores are all 0.5 since Monday.",
+            "2026-03-02",
+            "major",
+            "always",
+            "n",
+            "as owner",
+            "inbox",
+            button("Won't fix…"),
+            "",
+            "",
+            "",
+            "",
+            "The scores are right: the customers did churn.",
+            "quit",
+        ],
+    )
     text = t.text
     # The answer given on the reminder (#7, rewritten by the press) shows on the first question (#3) too, which loses its answer buttons.
     assert text.count("✏️  message #7 updated:") == 1
@@ -344,13 +419,25 @@ async def test_live_messages_in_the_shell_a_forum_that_has_passed(tmp_path):
 
 async def test_at_a_form_prompt_a_command_is_refused_help_explains_and_a_bad_value_can_be_erased(shell_runtime):
     runtime, clock = shell_runtime
-    t = await run(runtime, clock, "bo", [
-        "/mlreport",
-        "/mlstatus",  # refused; the same question again
-        "fraud", "help", "It flags every invoice.", "last week", "major", "", "maybe", "n",
-        "-",  # the refused date, erased
-        "quit",
-    ])
+    t = await run(
+        runtime,
+        clock,
+        "bo",
+        [
+            "/mlreport",
+            "/mlstatus",  # refused; the same question again
+            "fraud",
+            "help",
+            "It flags every invoice.",
+            "last week",
+            "major",
+            "",
+            "maybe",
+            "n",
+            "-",  # the refused date, erased
+            "quit",
+        ],
+    )
     assert "/mlstatus is a command, not an answer. Finish this form first, or type cancel to leave it." in t.text
     assert "cancel (or Ctrl-C) leaves the form" in t.text and "Answer y or n." in t.text
     assert "“last week” is not a date" in t.text

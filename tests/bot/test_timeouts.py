@@ -94,7 +94,9 @@ async def test_a_duplicate_submission_that_loses_the_race_is_answered_as_the_ori
     values = {"model": "churn", "what_happened": "Every score is 0.5.", "impact": "major"}
     # The same submission delivered twice at once (a platform's retry), to two replicas.
     for attempt in range(5):  # each round is a fresh race; on PostgreSQL both usually insert, and one loses
-        replies = await asyncio.gather(*(r.act(ana, "test", router.handle_submit, FormId.REPORT, "{}", values, request_id=f"same-{attempt}") for r in (runtime, twin)))
+        replies = await asyncio.gather(
+            *(r.act(ana, "test", router.handle_submit, FormId.REPORT, "{}", values, request_id=f"same-{attempt}") for r in (runtime, twin))
+        )
         assert [r.view.title for r in replies] == ["Report filed", "Report filed"], [r.view.text for r in replies]
         assert replies[0].view.text == replies[1].view.text  # one receipt code, told to both
     async with sessions() as session:

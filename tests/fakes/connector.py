@@ -84,7 +84,11 @@ class FakeConnector:
         if (wait := self._limited()) is not None:
             self.calls.append(Call(kind, conversation, body, 429, activity_id))
             return None, web.json_response({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429, headers={"Retry-After": str(wait)})
-        problems = [] if not self.check_cards else [p for a in body.get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive") for p in card_errors(a["content"])]
+        problems = (
+            []
+            if not self.check_cards
+            else [p for a in body.get("attachments") or [] if a.get("contentType", "").endswith("card.adaptive") for p in card_errors(a["content"])]
+        )
         if problems:
             self.calls.append(Call(kind, conversation, body, 400, activity_id))
             return None, web.json_response({"error": {"code": "BadArgument", "message": "; ".join(problems)[:2000]}}, status=400)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -177,7 +177,7 @@ async def test_snooze_until_tomorrow_then_ask_again(sessions, asked):
     reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked)
     assert "I'll ask again Wed 4 Mar 2026, 10:00" in reply.view.text
     assert ActionId.CHECKIN_SNOOZE not in {b.action for b in reply.view.buttons}
-    report = await run_tick(sessions, datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc))
+    report = await run_tick(sessions, datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
     snoozed = await outbox(sessions, "checkin.snoozed")
     assert [m.subject_id for m in snoozed] == [asked]
     assert report.reminded >= 1
@@ -186,10 +186,10 @@ async def test_snooze_until_tomorrow_then_ask_again(sessions, asked):
 
 
 async def test_remind_me_tomorrow_on_a_friday_means_monday(sessions, asked):
-    reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=datetime(2026, 3, 6, 16, 0, tzinfo=timezone.utc))
+    reply = await act(sessions, "ana", ActionId.CHECKIN_SNOOZE, asked, now=datetime(2026, 3, 6, 16, 0, tzinfo=UTC))
     assert "I'll ask again Mon 9 Mar 2026, 10:00" in reply.view.text
     checkin, _ = await load(sessions, asked)
-    assert checkin.snoozed_until == datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc)
+    assert checkin.snoozed_until == datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
 
 
 async def test_snooze_refused_when_the_period_ends_first(sessions, asked):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
@@ -22,7 +22,7 @@ def fields(view) -> dict[str, str]:
 
 
 def test_the_digest_moment_is_the_latest_cron_time_of_the_past_week_in_the_workspace_zone():
-    monday = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+    monday = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
     assert digest_moment(DIGEST, monday - timedelta(seconds=1)) == monday - timedelta(days=7)
     assert digest_moment(DIGEST, monday) == monday
     assert week_key(monday, DIGEST) == "2026-W11"
@@ -46,7 +46,7 @@ async def test_the_digest_compares_this_week_with_last_and_lists_what_needs_atte
     for days in (1, 2, 3):  # two reminders, then the other two expire unanswered
         await run_tick(sessions, TUESDAY + timedelta(days=days))
 
-    until = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+    until = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     async with sessions() as session:
         view = await build_digest(session, DIGEST, until)
         weekly = await health_by_week(session, until)
@@ -65,7 +65,7 @@ async def test_health_by_week_follows_each_models_changes(sessions):
     async with sessions() as session:
         await f.sync(session, f.small_portfolio())
         churn = await f.model(session, "churn")
-        start = datetime(2026, 3, 30, tzinfo=timezone.utc)
+        start = datetime(2026, 3, 30, tzinfo=UTC)
         for weeks, health in ((1, "healthy"), (3, "degraded"), (5, "abandoned")):
             session.add(ModelHealthEvent(model_id=churn.id, health=health, at=start + timedelta(weeks=weeks, hours=1)))
         await session.commit()
@@ -84,7 +84,7 @@ async def test_the_digest_counts_the_portfolio_as_mlstatus_does_and_its_chart_ad
     async with sessions() as session:
         checkins = {(await session.get(Person, c.person_id)).key: c for c in (await session.exec(select(CheckIn))).all()}
     await act(sessions, "cy", ActionId.CHECKIN_WORKS, checkins["cy"].id, TUESDAY + timedelta(hours=1))
-    until = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+    until = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     # A model registered after the digest's moment and before its post: its health is unknown.
     spec = f.small_portfolio().model_dump()
     spec["models"].append({"key": "staffing", "name": "Staffing planner", "unit": "Finance", "owner": "owner", "stakeholders": ["cy"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -14,14 +14,14 @@ from bot.delivery import deliver_due
 from handlers.actions import ActionId, FormId
 from handlers.digest import build_digest
 from handlers.views import ReplyMode
-from storage.models import ActionItem, FailureReport, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from storage.db import session_factory
+from storage.models import ActionItem, FailureReport, ForumRSVP, ForumSession, ForumTopic, ReviewForum
 from tests import factories as f
 from tests.bot.fakes import RecordingMessenger
 from tests.conftest import POLICY
 from tests.helpers import act, command, outbox, run_tick, submit
 
-UTC = timezone.utc
+UTC = UTC
 SYNCED = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday, after March's first Tuesday
 APRIL = datetime(2026, 4, 7, 19, 0, tzinfo=UTC)  # first Tuesday of April, 15:00 in New York (EDT)
 ANNOUNCED = APRIL - timedelta(days=7)
@@ -97,10 +97,15 @@ async def test_without_a_channel_each_unit_contact_gets_the_announcement_by_dm(s
 async def test_the_invite_parses_back_with_the_start_in_the_units_time_zone(sessions):
     async with sessions() as session:
         await f.sync(session, forum_portfolio(tz="America/New_York"), SYNCED)
-        data = f.decl(**{**forum_portfolio().model_dump(), "units": [
-            {**forum_portfolio().model_dump()["units"][0]},
-            {"name": "Finance", "contacts": ["cy"], "channel": "#finance", "timezone": "Asia/Tokyo", "forum": MONTHLY},
-        ]})
+        data = f.decl(
+            **{
+                **forum_portfolio().model_dump(),
+                "units": [
+                    {**forum_portfolio().model_dump()["units"][0]},
+                    {"name": "Finance", "contacts": ["cy"], "channel": "#finance", "timezone": "Asia/Tokyo", "forum": MONTHLY},
+                ],
+            }
+        )
         await f.sync(session, data, SYNCED)
     messenger = RecordingMessenger()
     await run_tick(sessions, ANNOUNCED)
@@ -145,12 +150,24 @@ async def test_the_agenda_ranks_reports_by_impact_then_age_and_lists_the_rest_of
     async with sessions() as session:
         churn, demand = await f.model(session, "churn"), await f.model(session, "demand")
         for model_id, impact, text, days_ago in (
-            (churn.id, "minor", "Minor old", 30), (demand.id, "critical", "Critical new", 1),
-            (churn.id, "major", "Major newer", 2), (churn.id, "major", "Major older", 10), (churn.id, "none", "Resolved one", 40),
+            (churn.id, "minor", "Minor old", 30),
+            (demand.id, "critical", "Critical new", 1),
+            (churn.id, "major", "Major newer", 2),
+            (churn.id, "major", "Major older", 10),
+            (churn.id, "none", "Resolved one", 40),
         ):
             status = "resolved" if text.startswith("Resolved") else "open"
-            session.add(FailureReport(model_id=model_id, receipt_code=f"R-{text[:4]}{days_ago}", what_happened=text, impact=impact, status=status,
-                                      created_at=ANNOUNCED - timedelta(days=days_ago), updated_at=ANNOUNCED))
+            session.add(
+                FailureReport(
+                    model_id=model_id,
+                    receipt_code=f"R-{text[:4]}{days_ago}",
+                    what_happened=text,
+                    impact=impact,
+                    status=status,
+                    created_at=ANNOUNCED - timedelta(days=days_ago),
+                    updated_at=ANNOUNCED,
+                )
+            )
         churn.health, churn.health_reason = "degraded", "1 of 2 stakeholders reports problems"
         session.add(churn)
         await session.commit()
@@ -158,6 +175,7 @@ async def test_the_agenda_ranks_reports_by_impact_then_age_and_lists_the_rest_of
     _, fs = await announce(sessions)
     async with sessions() as session:
         from storage import forums as forum_store
+
         items = await forum_store.list_agenda(session=session, session_id=fs.id)
     reports = [i.title.split(": ", 1)[1].split(" (")[0] for i in items if i.kind == "report"]
     assert reports == ["Critical new", "Major older", "Major newer", "Minor old"]
@@ -388,11 +406,27 @@ async def test_after_a_forum_the_leads_record_notes_and_owners_are_followed_up_u
     assert target.person.key == "lead" and prompt.buttons[0].action == ActionId.FORUM_NOTES
 
     form = (await act(sessions, "lead", ActionId.FORUM_NOTES, fs.id, ended)).view
-    bad = {"notes": "", "item_1": "Retrain on Q1 data", "owner_1": "nobody", "item_2": "", "owner_2": "bo", "item_3": "Check CRM feed", "owner_3": "owner", "due_3": "2026-04-01"}
+    bad = {
+        "notes": "",
+        "item_1": "Retrain on Q1 data",
+        "owner_1": "nobody",
+        "item_2": "",
+        "owner_2": "bo",
+        "item_3": "Check CRM feed",
+        "owner_3": "owner",
+        "due_3": "2026-04-01",
+    }
     reply = await submit(sessions, "lead", FormId.FORUM_NOTES, form.state, bad, ended)
     assert set(reply.view.errors) == {"notes", "owner_1", "item_2", "due_3"}
     assert reply.view.errors["due_3"] == "The due date is before the forum itself."
-    good = {"notes": "Drift in the CRM feed since March.", "item_1": "Retrain on Q1 data", "owner_1": "owner", "due_1": "2026-04-14", "item_2": "Share the CRM change log", "owner_2": "ana"}
+    good = {
+        "notes": "Drift in the CRM feed since March.",
+        "item_1": "Retrain on Q1 data",
+        "owner_1": "owner",
+        "due_1": "2026-04-14",
+        "item_2": "Share the CRM change log",
+        "owner_2": "ana",
+    }
     for request in ("view-1", "view-1"):  # a double submit records once
         reply = await submit(sessions, "lead", FormId.FORUM_NOTES, form.state, good, ended, request_id=request)
     assert reply.view.title == "Forum notes saved"
@@ -426,6 +460,7 @@ async def test_after_a_forum_the_leads_record_notes_and_owners_are_followed_up_u
     await run_tick(sessions, may - timedelta(days=7))
     async with sessions() as session:
         from storage import forums as forum_store
+
         upcoming = [s for s in await forum_sessions(sessions) if s.starts_at == may][0]
         items = await forum_store.list_agenda(session=session, session_id=upcoming.id)
     assert [i.title for i in items if i.kind == "action_item"] == ["Ana: Share the CRM change log"]
@@ -435,7 +470,15 @@ async def test_action_item_follow_ups_go_out_at_ten_in_the_morning_on_workdays_w
     messenger, fs = await announce(sessions)
     await run_tick(sessions, APRIL + timedelta(hours=1))
     entered = datetime(2026, 4, 8, 16, 30, tzinfo=UTC)  # the day after, in the afternoon; Owner's item is due that very day
-    values = {"notes": "Drift.", "item_1": "Retrain", "owner_1": "owner", "due_1": "2026-04-08", "item_2": "Share the log", "owner_2": "ana", "due_2": "2026-04-11"}
+    values = {
+        "notes": "Drift.",
+        "item_1": "Retrain",
+        "owner_1": "owner",
+        "due_1": "2026-04-08",
+        "item_2": "Share the log",
+        "owner_2": "ana",
+        "due_2": "2026-04-11",
+    }
     assert (await submit(sessions, "lead", FormId.FORUM_NOTES, fs.id, values, entered)).view.title == "Forum notes saved"
 
     async def next_followups():

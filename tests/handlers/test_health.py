@@ -31,7 +31,19 @@ def history(*periods: dict[int, str | None]) -> list[Settled]:
         (history({1: None}, {1: "works"}), 0, Health.SILENT),
         (history({1: "not_me"}, {1: "works"}), 0, Health.HEALTHY),
     ],
-    ids=["no-data", "all-works", "some-silent", "problems", "serious-report", "report-only", "half-stopped", "minority-stopped", "all-silent", "latest-silent", "not-me-ignored"],
+    ids=[
+        "no-data",
+        "all-works",
+        "some-silent",
+        "problems",
+        "serious-report",
+        "report-only",
+        "half-stopped",
+        "minority-stopped",
+        "all-silent",
+        "latest-silent",
+        "not-me-ignored",
+    ],
 )
 def test_health_states(settled, serious, expected):
     assert evaluate_health(settled, serious).health == expected

@@ -281,7 +281,7 @@ async def test_a_press_on_a_copy_that_is_behind_still_brings_it_up_to_date(sessi
 async def test_every_update_of_a_long_lived_message_gets_the_full_retries(sessions, asked):
     messenger, checkin, ask, reminder = asked
     later = TUESDAY + POLICY.reminder_after + timedelta(hours=1)
-    for n in range(10):  # a message rewritten ten times over the weeks
+    for _ in range(10):  # a message rewritten ten times over the weeks
         async with sessions() as session:
             await delivery_store.update_live_messages(session=session, subject=Subject.CHECKIN, subject_id=checkin.id, at=later)
             await session.commit()

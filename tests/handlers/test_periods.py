@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +11,19 @@ from hypothesis import strategies as st
 
 from handlers.periods import Cadence, current_period, local_instant, next_due_after, parse_clock, parse_duration, period_starting, zone
 
-ZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland", "America/St_Johns", "Pacific/Chatham"]
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/St_Johns",
+    "Pacific/Chatham",
+]
 cadences = st.builds(
     Cadence,
     every=st.integers(1, 4),
@@ -19,14 +32,14 @@ cadences = st.builds(
     nth=st.sampled_from([None, 1, 2, -1]),
     at=st.times().map(lambda t: time(t.hour, t.minute)),
 )
-instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(timezone.utc))
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(UTC))
 
 
 def test_every_two_weeks_on_tuesday():
     cadence = Cadence.parse("2 weeks", ["tue"], "10:00")
     occurrences = [d for d in (date(2026, 3, 1) + timedelta(days=i) for i in range(60)) if cadence.occurs_on(d)]
     assert all(d.weekday() == 1 for d in occurrences)
-    assert [(b - a).days for a, b in zip(occurrences, occurrences[1:])] == [14] * (len(occurrences) - 1)
+    assert [(b - a).days for a, b in pairwise(occurrences)] == [14] * (len(occurrences) - 1)
 
 
 def test_first_tuesday_of_the_month():
@@ -40,18 +53,18 @@ def test_first_tuesday_of_the_month():
 def test_due_instant_is_the_local_time_of_the_recipient():
     cadence = Cadence.parse("week", ["tue"], "10:00")
     period = period_starting(cadence, date(2026, 3, 3), zone("America/New_York"))
-    assert period.due_at == datetime(2026, 3, 3, 15, 0, tzinfo=timezone.utc)
+    assert period.due_at == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
     tokyo = period_starting(cadence, date(2026, 3, 3), zone("Asia/Tokyo"))
-    assert tokyo.due_at == datetime(2026, 3, 3, 1, 0, tzinfo=timezone.utc)
+    assert tokyo.due_at == datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
     assert period.key == tokyo.key == "2026-03-03"
 
 
 def test_spring_forward_gap_moves_later_and_fall_back_takes_the_first():
     berlin = zone("Europe/Berlin")
     # 29 March 2026, 02:30 does not exist in Berlin: it resolves to 03:30 CEST (01:30 UTC).
-    assert local_instant(date(2026, 3, 29), time(2, 30), berlin) == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
+    assert local_instant(date(2026, 3, 29), time(2, 30), berlin) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     # 25 October 2026, 02:30 happens twice: the first (CEST, 00:30 UTC) is taken.
-    assert local_instant(date(2026, 10, 25), time(2, 30), berlin) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+    assert local_instant(date(2026, 10, 25), time(2, 30), berlin) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
 
 def test_weekly_due_time_keeps_the_wall_clock_across_dst():

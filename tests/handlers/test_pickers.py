@@ -98,14 +98,23 @@ async def test_a_name_two_people_share_asks_which_and_a_near_miss_is_only_sugges
 
 
 async def test_a_first_name_two_people_share_is_refused_with_both(session):
-    await f.sync(session, f.decl(people=["lead", {"key": "sc", "name": "Sam Carter", "email": "sc@example.com"}, {"key": "sl", "name": "Sam Lee", "email": "sl@example.com"}]))
+    await f.sync(
+        session,
+        f.decl(people=["lead", {"key": "sc", "name": "Sam Carter", "email": "sc@example.com"}, {"key": "sl", "name": "Sam Lee", "email": "sl@example.com"}]),
+    )
     person, error = await picked_person(session, "sam")
     assert person is None and error == "“sam” could be Sam Carter (sc) or Sam Lee (sl). Type their key or email address."
 
 
 async def test_a_form_finds_a_person_without_accents(sessions, portfolio):
     form = (await command(sessions, "ana", "/mlstory churn")).view
-    saved = await submit(sessions, "ana", FormId.STORY, form.state, {"model": "churn", "headline": "Churn down", "business_change": "Calls first.", "contributors": "tomas, rosa diaz"})
+    saved = await submit(
+        sessions,
+        "ana",
+        FormId.STORY,
+        form.state,
+        {"model": "churn", "headline": "Churn down", "business_change": "Calls first.", "contributors": "tomas, rosa diaz"},
+    )
     assert saved.mode == ReplyMode.EPHEMERAL, getattr(saved.view, "errors", None)
     async with sessions() as session:
         credited = (await session.exec(select(Person.key).join(StoryContributor, StoryContributor.person_id == Person.id))).all()

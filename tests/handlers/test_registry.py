@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
@@ -32,7 +32,7 @@ async def test_sync_inserts_then_updates_and_is_idempotent(sessions):
         ana = await f.person(session, "ana")
         links = (await session.exec(select(Stakeholder).where(Stakeholder.person_id == ana.id))).all()
     # Ana moved to Denver: her next check-ins are at 10:00 there.
-    assert {link.next_due_at for link in links} == {datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc)}
+    assert {link.next_due_at for link in links} == {datetime(2026, 3, 3, 17, 0, tzinfo=UTC)}
 
 
 async def test_a_model_removed_from_the_file_is_retired_not_deleted_and_can_come_back(sessions):

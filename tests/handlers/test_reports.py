@@ -205,10 +205,14 @@ async def test_the_owner_moves_a_report_through_its_lifecycle_and_the_reporter_h
     await submit(sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "triaged", "assignee": "bo"}, later)
     errors = (await submit(sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "analysing"}, later)).view.errors
     assert "root-cause" in errors["root_cause"]
-    await submit(sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "analysing", "root_cause": "data_drift", "analysis": "Upstream feed changed."}, later)
+    await submit(
+        sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "analysing", "root_cause": "data_drift", "analysis": "Upstream feed changed."}, later
+    )
     errors = (await submit(sessions, "owner", FormId.REPORT_UPDATE, report.id, {"status": "resolved", "root_cause": "data_drift"}, later)).view.errors
     assert "Say what was done" in errors["resolution"]
-    await submit(sessions, "lead", FormId.REPORT_UPDATE, report.id, {"status": "resolved", "root_cause": "data_drift", "resolution": "Retrained on the new feed."}, later)
+    await submit(
+        sessions, "lead", FormId.REPORT_UPDATE, report.id, {"status": "resolved", "root_cause": "data_drift", "resolution": "Retrained on the new feed."}, later
+    )
 
     [stored] = await reports(sessions)
     assert (stored.status, stored.root_cause, stored.resolution) == ("resolved", "data_drift", "Retrained on the new feed.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -34,7 +34,7 @@ async def test_nothing_is_due_before_the_first_occurrence(sessions, portfolio):
 
 async def test_due_checkins_are_created_in_each_recipients_time_zone(sessions, portfolio):
     # Cy is in Tokyo: Tuesday 10:00 there is 01:00 UTC, nine hours before the others.
-    report = await run_tick(sessions, datetime(2026, 3, 3, 1, 0, tzinfo=timezone.utc))
+    report = await run_tick(sessions, datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
     assert report.created == 1
     report = await run_tick(sessions, TUESDAY)
     assert report.created == 3
@@ -117,7 +117,7 @@ async def test_catch_up_after_downtime_asks_once_for_the_current_period(sessions
     assert {k[2] for k in keys} == {"2026-03-24"}
     # And the schedule moved on: nothing more until next Tuesday.
     assert (await run_tick(sessions, three_weeks_later + timedelta(days=6))).created == 0
-    assert (await run_tick(sessions, datetime(2026, 3, 31, 10, 0, tzinfo=timezone.utc))).created == EXPECTED
+    assert (await run_tick(sessions, datetime(2026, 3, 31, 10, 0, tzinfo=UTC))).created == EXPECTED
 
 
 async def test_reminders_then_expiry_as_no_response(sessions, portfolio):
@@ -191,7 +191,7 @@ async def test_no_reminder_reaches_someone_away_and_the_first_comes_the_morning_
     assert (await run_tick(sessions, TUESDAY + timedelta(days=2))).reminded == 2  # their second; Ana is still away
     reminders = await outbox(sessions, "checkin.reminder")
     assert ana.id not in {m.person_id for m in reminders}
-    friday = datetime(2026, 3, 6, 10, 0, tzinfo=timezone.utc)  # back: the morning after, at the cadence's time
+    friday = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)  # back: the morning after, at the cadence's time
     assert (await run_tick(sessions, friday - timedelta(minutes=1))).reminded == 0
     assert (await run_tick(sessions, friday)).reminded == 2
     ana_reminders = [m.key for m in await outbox(sessions, "checkin.reminder") if m.person_id == ana.id]
@@ -205,8 +205,8 @@ async def test_reminders_go_out_on_the_recipients_workdays_only(sessions, portfo
     assert (await run_tick(sessions, saturday, policy)).reminded == 0
     assert (await run_tick(sessions, saturday + timedelta(days=1), policy)).reminded == 0
     # Cy lives in Tokyo, where Monday 10:00 comes nine hours before it does in UTC.
-    assert (await run_tick(sessions, datetime(2026, 3, 9, 1, 0, tzinfo=timezone.utc), policy)).reminded == 1
-    assert (await run_tick(sessions, datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc), policy)).reminded == EXPECTED - 1
+    assert (await run_tick(sessions, datetime(2026, 3, 9, 1, 0, tzinfo=UTC), policy)).reminded == 1
+    assert (await run_tick(sessions, datetime(2026, 3, 9, 10, 0, tzinfo=UTC), policy)).reminded == EXPECTED - 1
 
 
 async def test_the_tick_forgets_the_state_of_forms_abandoned_for_days(sessions, portfolio):

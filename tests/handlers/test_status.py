@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from sqlmodel import select
 
 from handlers import router
 from handlers.actions import ActionId, FormId
 from handlers.views import PAGE_SIZE, Message, ReplyMode
-from tests import factories as f
 from storage.models import CheckIn, MLModel, Person
+from tests import factories as f
 from tests.conftest import TUESDAY
 from tests.helpers import act, run_tick, submit
 
@@ -64,7 +63,11 @@ async def test_portfolio_lists_models_needing_attention_with_their_facts(session
 
 async def test_needs_attention_lists_the_most_severe_first(sessions, portfolio):
     async with sessions() as session:
-        rows = (await session.exec(select(CheckIn, MLModel.key, Person.key).join(MLModel, MLModel.id == CheckIn.model_id).join(Person, Person.id == CheckIn.person_id))).all()
+        rows = (
+            await session.exec(
+                select(CheckIn, MLModel.key, Person.key).join(MLModel, MLModel.id == CheckIn.model_id).join(Person, Person.id == CheckIn.person_id)
+            )
+        ).all()
     checkins = {(model, person): c.id for c, model, person in rows}
     later = TUESDAY + timedelta(hours=1)
     await act(sessions, "ana", ActionId.CHECKIN_STOPPED, checkins["churn", "ana"], later)

@@ -202,7 +202,7 @@ async def test_five_mlpulse_processes_importing_at_once_all_exit_0(tmp_path, cli
             if p.returncode is None:
                 p.kill()
                 await p.wait()
-    assert [p.returncode for p in processes] == [0] * 5, [_error_line(err) for (_, err), p in zip(outputs, processes) if p.returncode]
+    assert [p.returncode for p in processes] == [0] * 5, [_error_line(err) for (_, err), p in zip(outputs, processes, strict=True) if p.returncode]
     added = sorted(int(re.search(r"Imported .*app.yaml: (\d+) added, 0 updated, 0 retired\.", out.decode())[1]) for out, _ in outputs)
     assert added == [0, 0, 0, 0, 26]  # the first did everything; the rest found it done
     engine = create_engine(cli_database)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -47,7 +47,7 @@ async def test_datetimes_come_back_aware_and_in_utc(sessions):
     async with sessions() as session:
         loaded = await session.get(BusinessUnit, unit.id, populate_existing=True)
     assert loaded.created_at == berlin
-    assert loaded.created_at.tzinfo == timezone.utc and loaded.created_at.hour == 10
+    assert loaded.created_at.tzinfo == UTC and loaded.created_at.hour == 10
 
 
 async def test_naive_datetimes_are_refused(sessions):

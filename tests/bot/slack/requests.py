@@ -31,7 +31,9 @@ def headers(body: str, secret: str = SECRET, age: int = 0, json_body: bool = Fal
 
 
 async def command(http, fake, user: str, text: str, name: str = "/mlstatus") -> aiohttp.ClientResponse:
-    body = urlencode({"command": name, "text": text, "user_id": user, "channel_id": "C0PORTFOLIO", "trigger_id": "trig.1", "response_url": fake.response_url + "1"})
+    body = urlencode(
+        {"command": name, "text": text, "user_id": user, "channel_id": "C0PORTFOLIO", "trigger_id": "trig.1", "response_url": fake.response_url + "1"}
+    )
     return await http.post("/slack/events", data=body, headers=headers(body))
 
 
@@ -76,19 +78,24 @@ def ticked() -> dict:
     return {"type": "checkboxes", "selected_options": [{"value": "true"}]}
 
 
+# Each element type: the state key Slack submits, the key it was prefilled with, and its value when not prefilled.
+UNTOUCHED = {
+    "plain_text_input": ("value", "initial_value", None),
+    "static_select": ("selected_option", "initial_option", None),
+    "users_select": ("selected_user", "initial_user", None),
+    "multi_users_select": ("selected_users", "initial_users", []),
+    "datepicker": ("selected_date", "initial_date", None),
+    "checkboxes": ("selected_options", "initial_options", []),
+}
+
+
 def untouched(modal: dict) -> dict[str, dict]:
     """The element states Slack submits for a modal nobody changed: each input as it was prefilled."""
     values = {}
     for block in modal["blocks"]:
         if block.get("type") != "input":
             continue
-        element, kind = block["element"], block["element"]["type"]
-        values[block["block_id"]] = {
-            "plain_text_input": lambda: {"type": kind, "value": element.get("initial_value")},
-            "static_select": lambda: {"type": kind, "selected_option": element.get("initial_option")},
-            "users_select": lambda: {"type": kind, "selected_user": element.get("initial_user")},
-            "multi_users_select": lambda: {"type": kind, "selected_users": element.get("initial_users", [])},
-            "datepicker": lambda: {"type": kind, "selected_date": element.get("initial_date")},
-            "checkboxes": lambda: {"type": kind, "selected_options": element.get("initial_options", [])},
-        }[kind]()
+        element = block["element"]
+        state, initial, empty = UNTOUCHED[element["type"]]
+        values[block["block_id"]] = {"type": element["type"], state: element.get(initial, empty)}
     return values

@@ -32,9 +32,15 @@ def portfolio(named: bool):
 def shortcut(fake, channel: str, ts: str, thread_ts: str | None = None) -> dict:
     message = {"ts": ts, "text": "the forecast looks wrong here", **({"thread_ts": thread_ts} if thread_ts else {})}
     return {
-        "type": "message_action", "callback_id": "report_problem", "trigger_id": "trig.short", "response_url": fake.response_url + "7",
-        "user": {"id": SLACK_ID, "name": "zelda.q"}, "channel": {"id": channel, "name": "directmessage" if channel == DM else "sales"},
-        "message_ts": ts, "message": message, "team": {"id": "T0001"},
+        "type": "message_action",
+        "callback_id": "report_problem",
+        "trigger_id": "trig.short",
+        "response_url": fake.response_url + "7",
+        "user": {"id": SLACK_ID, "name": "zelda.q"},
+        "channel": {"id": channel, "name": "directmessage" if channel == DM else "sales"},
+        "message_ts": ts,
+        "message": message,
+        "team": {"id": "T0001"},
     }
 
 

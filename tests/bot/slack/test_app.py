@@ -65,7 +65,9 @@ async def test_a_form_with_a_bad_field_comes_back_with_the_error_inline(bot, fak
 
 async def test_app_home_shows_my_checkins(bot, fake_slack, slack_runtime):
     await slack_runtime.tick(TUESDAY)
-    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event": {"type": "app_home_opened", "user": "UANA", "tab": "home"}, "event_id": "Ev1", "event_time": 1})
+    body = json.dumps(
+        {"type": "event_callback", "team_id": "T0001", "event": {"type": "app_home_opened", "user": "UANA", "tab": "home"}, "event_id": "Ev1", "event_time": 1}
+    )
     response = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True))
     assert response.status == 200
     await until(lambda: fake_slack.ok("views.publish"))
@@ -76,9 +78,19 @@ async def test_app_home_shows_my_checkins(bot, fake_slack, slack_runtime):
 
 
 async def test_a_retried_event_is_handled_once(bot, fake_slack, slack_runtime):
-    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event": {"type": "app_home_opened", "user": "UBO", "tab": "home"}, "event_id": "EvRetry", "event_time": 1})
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "event": {"type": "app_home_opened", "user": "UBO", "tab": "home"},
+            "event_id": "EvRetry",
+            "event_time": 1,
+        }
+    )
     first = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True))
-    retry = await bot.post("/slack/events", data=body, headers=headers(body, json_body=True) | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    retry = await bot.post(
+        "/slack/events", data=body, headers=headers(body, json_body=True) | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     assert first.status == retry.status == 200
     await until(lambda: fake_slack.ok("views.publish"))
     other = body.replace("EvRetry", "EvOther")
@@ -155,7 +167,14 @@ def away_submission(user: str, date: str) -> dict:
         "type": "modal",
         "id": "V0AWAY",
         "callback_id": "me.away",
-        "blocks": [{"type": "input", "block_id": "until", "element": {"type": "datepicker", "action_id": "until"}, "label": {"type": "plain_text", "text": "Away until"}}],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "until",
+                "element": {"type": "datepicker", "action_id": "until"},
+                "label": {"type": "plain_text", "text": "Away until"},
+            }
+        ],
         "private_metadata": json.dumps({"state": "", "origin": {"surface": "command", "user": user, "channel": "C1", "ts": None, "response_url": None}}),
         "state": {"values": {"until": {"until": {"type": "datepicker", "selected_date": date}}}},
     }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=timezone.utc)
+MONDAY_9 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
 
 async def test_the_digest_posts_once_with_its_chart_uploaded(fake_slack, slack_runtime):

@@ -26,12 +26,17 @@ async def test_checkins_reach_each_person_by_dm_and_identities_are_learned(slack
     assert sorted(p["channel"] for p in posts) == ["UANA", "UANA", "UBO", "UCY"]
     churn = next(p for p in posts if p["channel"] == "UBO")
     assert churn["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Check-in: Churn predictor", "emoji": True}}
-    assert [e["text"]["text"] for e in churn["blocks"][2]["elements"]][:4] == ["Yes, works well", "Yes, but with problems", "No, we stopped", "Not me / not sure"]
+    assert [e["text"]["text"] for e in churn["blocks"][2]["elements"]][:4] == [
+        "Yes, works well",
+        "Yes, but with problems",
+        "No, we stopped",
+        "Not me / not sure",
+    ]
     assert [c.method for c in fake_slack.calls].count("users.lookupByEmail") == 3  # once per person, then remembered
     async with sessions() as session:
         identities = {i.external_id for i in (await session.exec(select(PlatformIdentity))).all()}
     assert identities == {"UANA", "UBO", "UCY"}
-    sent = [m for m in await outbox(sessions, "checkin.ask")]
+    sent = list(await outbox(sessions, "checkin.ask"))
     assert {m.conversation_id for m in sent} == {"DANA", "DBO", "DCY"} and all(m.message_id for m in sent)
 
 

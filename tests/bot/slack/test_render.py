@@ -12,7 +12,23 @@ from handlers.actions import ActionId, FormId
 from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Section, Style
 from tests.fakes.blockkit import check_blocks, check_errors, check_view, mrkdwn_formatting
 
-HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U024BE7LH>", "<#C123|general>", "<https://evil.example|click>", "&amp;", "&", "*bold*", "`code`", "\n", "ﷺ", "🧪", "\u202e", ">"]
+HOSTILE = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U024BE7LH>",
+    "<#C123|general>",
+    "<https://evil.example|click>",
+    "&amp;",
+    "&",
+    "*bold*",
+    "`code`",
+    "\n",
+    "ﷺ",
+    "🧪",
+    "\u202e",
+    ">",
+]
 text = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=200),
     st.lists(st.sampled_from(HOSTILE), max_size=40).map("".join),
@@ -21,12 +37,12 @@ text = st.one_of(
 buttons = st.builds(Button, action=st.sampled_from(list(ActionId)), label=text, value=text.map(lambda t: t[:3000]), style=st.sampled_from(list(Style)))
 fields = st.builds(Field, label=text, value=text)
 mentions = st.lists(st.builds(Mention, person_id=st.integers(1, 6), name=text), max_size=60).map(tuple)
-sections = st.builds(
-    Section, text=text, fields=st.lists(fields, max_size=14).map(tuple), buttons=st.lists(buttons, max_size=30).map(tuple), mentions=mentions
-)
+sections = st.builds(Section, text=text, fields=st.lists(fields, max_size=14).map(tuple), buttons=st.lists(buttons, max_size=30).map(tuple), mentions=mentions)
 # Person ids 1-3 have Slack ids, one of them hostile; 4-6 have none and are named instead.
 USERS = {1: "U024BE7LH", 2: "W0MLPULSE", 3: "U1><!channel"}
-messages = st.builds(Message, title=text, text=text, sections=st.lists(sections, max_size=12).map(tuple), buttons=st.lists(buttons, max_size=4).map(tuple), footer=text)
+messages = st.builds(
+    Message, title=text, text=text, sections=st.lists(sections, max_size=12).map(tuple), buttons=st.lists(buttons, max_size=4).map(tuple), footer=text
+)
 choices = st.lists(st.builds(Choice, value=text.map(lambda t: t[:300] or "v"), label=text), min_size=1, max_size=120).map(tuple)
 inputs = st.builds(
     Input,
@@ -39,7 +55,15 @@ inputs = st.builds(
     max_length=st.one_of(st.none(), st.integers(1, 10_000)),
     hint=text,
 )
-forms = st.builds(Form, form=st.sampled_from(list(FormId)), title=text, inputs=st.lists(inputs, max_size=8, unique_by=lambda i: i.name).map(tuple), submit_label=text, state=text, intro=text)
+forms = st.builds(
+    Form,
+    form=st.sampled_from(list(FormId)),
+    title=text,
+    inputs=st.lists(inputs, max_size=8, unique_by=lambda i: i.name).map(tuple),
+    submit_label=text,
+    state=text,
+    intro=text,
+)
 
 
 def displayed_texts(node):
@@ -160,8 +184,16 @@ def test_an_error_for_an_input_the_modal_lacks_is_shown_on_its_first_input():
 
 
 def test_a_date_input_is_prefilled_only_with_a_real_date_and_pickers_with_slack_ids():
-    form = Form(FormId.AWAY, "Away", (Input("a", "A", InputKind.DATE, initial="2026-02-30"), Input("b", "B", InputKind.DATE, initial="2026-02-03"),
-                                      Input("c", "C", InputKind.PEOPLE, initial="ana,nobody,bo"), Input("d", "D", InputKind.PERSON, initial="bo")))
+    form = Form(
+        FormId.AWAY,
+        "Away",
+        (
+            Input("a", "A", InputKind.DATE, initial="2026-02-30"),
+            Input("b", "B", InputKind.DATE, initial="2026-02-03"),
+            Input("c", "C", InputKind.PEOPLE, initial="ana,nobody,bo"),
+            Input("d", "D", InputKind.PERSON, initial="bo"),
+        ),
+    )
     elements = [b["element"] for b in to_modal(form, {"ana": "UANA", "bo": "UBO"})["blocks"]]
     assert "initial_date" not in elements[0] and elements[1]["initial_date"] == "2026-02-03"
     assert elements[2]["initial_users"] == ["UANA", "UBO"] and elements[3]["initial_user"] == "UBO"
@@ -173,7 +205,11 @@ def test_a_cleared_optional_input_stays_cleared_when_the_form_comes_back():
 
 
 def test_the_checker_would_catch_a_bad_payload():
-    bad = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}, {"type": "actions", "elements": []}, {"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]
+    bad = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}},
+        {"type": "actions", "elements": []},
+        {"type": "header", "text": {"type": "mrkdwn", "text": "h"}},
+    ]
     assert len(check_blocks(bad, 50)) == 3
     assert check_blocks([{"type": "divider"}] * 51, 50) == ["more than 50 blocks (51)"]
     assert check_view({"type": "modal", "title": {"type": "plain_text", "text": "x" * 25}, "blocks": []}) == ["title: text longer than 24 (25)"]

@@ -27,8 +27,14 @@ async def test_a_report_form_with_bad_input_comes_back_with_the_errors_inline(bo
 
 async def test_the_message_shortcut_in_a_public_channel_links_the_message_from_a_named_report(bot, fake_slack, slack_runtime, sessions):
     payload = {
-        "type": "message_action", "callback_id": "report_problem", "trigger_id": "trig.short", "response_url": fake_slack.response_url + "9",
-        "user": {"id": "UANA"}, "channel": {"id": "C0SALES"}, "message_ts": "1700000123.000200", "message": {"ts": "1700000123.000200", "text": "forecast is off"},
+        "type": "message_action",
+        "callback_id": "report_problem",
+        "trigger_id": "trig.short",
+        "response_url": fake_slack.response_url + "9",
+        "user": {"id": "UANA"},
+        "channel": {"id": "C0SALES"},
+        "message_ts": "1700000123.000200",
+        "message": {"ts": "1700000123.000200", "text": "forecast is off"},
     }
     assert (await interaction(bot, payload)).status == 200
     await until(lambda: fake_slack.ok("views.open"))
@@ -52,8 +58,14 @@ async def test_the_message_shortcut_in_a_public_channel_links_the_message_from_a
 async def test_a_long_quoted_message_keeps_the_form_state_on_the_server_not_in_private_metadata(bot, fake_slack, slack_runtime, sessions):
     said = ('🧑\u200d🔬 "quoted" \\ ' * 200)[:1000]
     payload = {
-        "type": "message_action", "callback_id": "report_problem", "trigger_id": "trig.short", "response_url": fake_slack.response_url + "9",
-        "user": {"id": "UANA"}, "channel": {"id": "C0SALES"}, "message_ts": "1700000123.000200", "message": {"ts": "1700000123.000200", "text": said},
+        "type": "message_action",
+        "callback_id": "report_problem",
+        "trigger_id": "trig.short",
+        "response_url": fake_slack.response_url + "9",
+        "user": {"id": "UANA"},
+        "channel": {"id": "C0SALES"},
+        "message_ts": "1700000123.000200",
+        "message": {"ts": "1700000123.000200", "text": said},
     }
     await interaction(bot, payload)
     await until(lambda: fake_slack.ok("views.open"))

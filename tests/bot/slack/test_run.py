@@ -53,7 +53,16 @@ def test_the_manifest_matches_what_the_bot_uses():
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert {c["command"] for c in manifest["features"]["slash_commands"]} == set(COMMANDS)
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "files:write", "im:write", "im:history", "channels:history", "channels:read", "groups:history", "users:read",
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "files:write",
+        "im:write",
+        "im:history",
+        "channels:history",
+        "channels:read",
+        "groups:history",
+        "users:read",
         "users:read.email",
     }
     assert [(s["type"], s["callback_id"]) for s in manifest["features"]["shortcuts"]] == [("message", REPORT_SHORTCUT)]

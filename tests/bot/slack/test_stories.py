@@ -21,8 +21,11 @@ async def test_a_story_is_submitted_approved_in_the_dm_and_posted_with_mentions(
     assert picker["type"] == "multi_users_select"
 
     values = {
-        "model": option("churn"), "headline": text("Churn down 3 points"), "business_change": text("Calls go to the riskiest accounts first."),
-        "impact_metric": text("Monthly churn"), "impact_value": text("-3 points"),
+        "model": option("churn"),
+        "headline": text("Churn down 3 points"),
+        "business_change": text("Calls go to the riskiest accounts first."),
+        "impact_metric": text("Monthly churn"),
+        "impact_value": text("-3 points"),
         "contributors": {"type": "multi_users_select", "selected_users": ["UANA", "UBO"]},
     }
     assert (await interaction(bot, submission("UANA", modal, view_id, values))).status == 200
@@ -49,8 +52,11 @@ async def test_an_edit_that_changes_nothing_keeps_every_field_and_contributor(bo
     await until(lambda: fake_slack.ok("views.open"))
     modal, view_id = opened_modal(fake_slack, "story.submit")
     values = {
-        "model": option("churn"), "headline": text("Churn down 3 points"), "business_change": text("Calls go to the riskiest accounts first."),
-        "impact_metric": text("Monthly churn"), "impact_value": text("-3 points"),
+        "model": option("churn"),
+        "headline": text("Churn down 3 points"),
+        "business_change": text("Calls go to the riskiest accounts first."),
+        "impact_metric": text("Monthly churn"),
+        "impact_value": text("-3 points"),
         "contributors": {"type": "multi_users_select", "selected_users": ["UANA", "UBO"]},
     }
     await interaction(bot, submission("UANA", modal, view_id, values))

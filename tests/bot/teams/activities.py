@@ -30,8 +30,17 @@ def _base(kind: str, service_url: str, sender: dict, conversation: dict, **extra
         channel_id = conversation["id"].split(";")[0]
         channel_data |= {"team": {"id": TEAM, "name": "Data Science"}, "channel": {"id": channel_id, **({"name": "ml-digest"} if channel_id != TEAM else {})}}
     return {
-        "type": kind, "id": f"act-{next(_ids)}", "channelId": "msteams", "serviceUrl": service_url, "timestamp": "2026-03-03T10:00:00.000Z",
-        "from": sender, "recipient": BOT, "conversation": conversation, "channelData": channel_data, "locale": "en-GB", **extra,
+        "type": kind,
+        "id": f"act-{next(_ids)}",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "timestamp": "2026-03-03T10:00:00.000Z",
+        "from": sender,
+        "recipient": BOT,
+        "conversation": conversation,
+        "channelData": channel_data,
+        "locale": "en-GB",
+        **extra,
     }
 
 

@@ -123,7 +123,11 @@ async def test_a_person_without_the_app_is_reported_not_reachable_until_they_ins
     to_bo = [c for c in connector.sent("send") if c.conversation == "a:personal-29:bo"]
     assert len(to_bo) == 1 and "Churn predictor" in texts(to_bo[0].body["attachments"][0]["content"])
     async with sessions() as session:
-        checkin = (await session.exec(select(CheckIn).join(OutboundMessage, OutboundMessage.subject_id == CheckIn.id).where(OutboundMessage.conversation_id == "a:personal-29:bo"))).first()
+        checkin = (
+            await session.exec(
+                select(CheckIn).join(OutboundMessage, OutboundMessage.subject_id == CheckIn.id).where(OutboundMessage.conversation_id == "a:personal-29:bo")
+            )
+        ).first()
     assert checkin is not None and checkin.status == "open"
 
 

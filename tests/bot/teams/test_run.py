@@ -21,8 +21,14 @@ from tests.bot.teams import activities as a
 async def test_run_serves_slack_and_teams_on_one_server(tmp_path, fake_slack, connector):
     url = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
     await asyncio.to_thread(upgrade, url)
-    settings = Settings(app=f.small_portfolio(), database_url=url, slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
-                        slack_api_url=fake_slack.url, teams_emulator=True)
+    settings = Settings(
+        app=f.small_portfolio(),
+        database_url=url,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_slack.url,
+        teams_emulator=True,
+    )
     stop, ready = asyncio.Event(), asyncio.get_running_loop().create_future()
     task = asyncio.create_task(run_bot(settings, "127.0.0.1", 0, stop, ready))
     port = await asyncio.wait_for(ready, 30)
@@ -38,12 +44,15 @@ async def test_run_serves_slack_and_teams_on_one_server(tmp_path, fake_slack, co
     assert card["body"][0]["text"] == "mlpulse: what I can do"
 
 
-@pytest.mark.parametrize("env, problem", [
-    ({"MICROSOFT_APP_TYPE": "SingleTenant", "MICROSOFT_APP_PASSWORD": "s3cr3t-from-azure"}, "SingleTenant needs MICROSOFT_APP_TENANT_ID"),
-    ({"MICROSOFT_APP_TYPE": "MultiTenant"}, "MultiTenant needs MICROSOFT_APP_PASSWORD"),
-    ({"MICROSOFT_APP_TYPE": "UserAssignedMSI"}, "UserAssignedMSI needs MICROSOFT_APP_TENANT_ID"),
-    ({"MICROSOFT_APP_TYPE": "Personal"}, "must be one of MultiTenant, SingleTenant, UserAssignedMSI"),
-])
+@pytest.mark.parametrize(
+    "env, problem",
+    [
+        ({"MICROSOFT_APP_TYPE": "SingleTenant", "MICROSOFT_APP_PASSWORD": "s3cr3t-from-azure"}, "SingleTenant needs MICROSOFT_APP_TENANT_ID"),
+        ({"MICROSOFT_APP_TYPE": "MultiTenant"}, "MultiTenant needs MICROSOFT_APP_PASSWORD"),
+        ({"MICROSOFT_APP_TYPE": "UserAssignedMSI"}, "UserAssignedMSI needs MICROSOFT_APP_TENANT_ID"),
+        ({"MICROSOFT_APP_TYPE": "Personal"}, "must be one of MultiTenant, SingleTenant, UserAssignedMSI"),
+    ],
+)
 def test_each_app_type_says_what_it_is_missing(tmp_path, monkeypatch, env, problem):
     monkeypatch.setenv("MICROSOFT_APP_ID", "00000000-0000-0000-0000-0000000000aa")
     for name in ("MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID"):
