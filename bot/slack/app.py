@@ -252,22 +252,26 @@ class SlackWiring:
         if reply.mode == ReplyMode.FORM:
             open_view = self.client.views_push if origin.surface == "modal" else self.client.views_open
             await open_view(trigger_id=trigger_id, view=await self.modal(view, origin))
-        elif origin.surface == "home":
+            self.runtime.deliver_soon()
+            return
+        # The people a reply names are mentioned, as in what the outbox sends (a story's contributors are pinged).
+        users = await self.directory.user_ids_for({m.person_id for m in view.all_mentions()})
+        if origin.surface == "home":
             await self.publish_home(origin.user)
             if reply.mode != ReplyMode.REPLACE and trigger_id:
-                await self.client.views_open(trigger_id=trigger_id, view=to_modal_message(view))
+                await self.client.views_open(trigger_id=trigger_id, view=to_modal_message(view, users))
         elif origin.surface == "modal" and trigger_id:
-            await self.client.views_push(trigger_id=trigger_id, view=to_modal_message(view))
+            await self.client.views_push(trigger_id=trigger_id, view=to_modal_message(view, users))
         elif reply.mode == ReplyMode.REPLACE and origin.surface == "message":
-            await self.client.chat_update(channel=origin.channel, ts=origin.ts, **to_message(view))
+            await self.client.chat_update(channel=origin.channel, ts=origin.ts, **to_message(view, users))
         elif origin.response_url:
             replace = reply.mode == ReplyMode.REPLACE and origin.surface == "ephemeral"
             kind = "in_channel" if reply.mode == ReplyMode.MESSAGE else "ephemeral"
-            await AsyncWebhookClient(origin.response_url).send(response_type=kind, replace_original=replace, **to_message(view))
+            await AsyncWebhookClient(origin.response_url).send(response_type=kind, replace_original=replace, **to_message(view, users))
         elif origin.channel:
-            await self.client.chat_postEphemeral(channel=origin.channel, user=origin.user, **to_message(view))
+            await self.client.chat_postEphemeral(channel=origin.channel, user=origin.user, **to_message(view, users))
         else:
-            await self.client.chat_postMessage(channel=origin.user, **to_message(view))
+            await self.client.chat_postMessage(channel=origin.user, **to_message(view, users))
         self.runtime.deliver_soon()  # what the interaction queued, sent after it
 
     async def form_values(self, view: dict) -> dict[str, str]:

@@ -168,13 +168,13 @@ def to_home(view: Message) -> dict:
     return {"type": "home", "blocks": message_blocks(view, limits.SURFACE_BLOCKS)}
 
 
-def to_modal_message(view: Message) -> dict:
+def to_modal_message(view: Message, users: Mapping[int, str] | None = None) -> dict:
     """Render a message as a read-only modal (for replies to buttons pressed in a modal or the Home tab)."""
     return {
         "type": "modal",
         "title": _plain(view.title or "mlpulse", limits.MODAL_TITLE),
         "close": _plain("Close", limits.MODAL_BUTTON),
-        "blocks": message_blocks(view, limits.SURFACE_BLOCKS),
+        "blocks": message_blocks(view, limits.SURFACE_BLOCKS, users=users),
     }
 
 

@@ -42,6 +42,8 @@ async def test_a_story_is_submitted_approved_in_the_dm_and_posted_with_mentions(
     assert "Your work was featured" in json.dumps([m for m in fake_slack.ok("chat.postMessage") if m["channel"] == "UBO"])
     updated = fake_slack.ok("chat.update")[-1]
     assert updated["ts"] == review.response["ts"] and "Approved by Owner" in json.dumps(updated)
+    # The approval's own answer mentions the contributors, as the posted story does (so Slack pings them, as Teams does).
+    assert any(b.get("text", {}).get("text") == "<@UANA>, <@UBO>" for b in updated["blocks"])
     async with sessions() as session:
         [story] = (await session.exec(select(SuccessStory))).all()
     assert story.status == "approved"
