@@ -47,6 +47,7 @@ class Sink:
     """A messenger that sends nowhere (the shell sink of the issue, minus the printing)."""
 
     platform = "bench"
+    concurrency = 1
 
     def __init__(self):
         self.sent = 0
@@ -57,6 +58,9 @@ class Sink:
 
     async def find_sent(self, target, thread, key):
         return None
+
+    def share(self, senders):
+        pass
 
     async def update(self, ref, view):
         pass

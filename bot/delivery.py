@@ -78,13 +78,14 @@ class Unreachable(Exception):
 
 
 class Messenger(Protocol):
-    """What a platform implements to receive what mlpulse sends.
-
-    A messenger that paces itself under a platform-wide ceiling may also have
-    `share(senders: int)`, told how many senders share that ceiling now.
-    """
+    """What a platform implements to receive what mlpulse sends."""
 
     platform: str
+    concurrency: int
+    """How many sends it takes in flight at once (1: one after another)."""
+
+    def share(self, senders: int) -> None:
+        """Pace at a part of the platform's ceiling, now that `senders` processes send at once (a messenger with no ceiling ignores it)."""
 
     async def send(self, target: Target, view: Message, thread: MessageRef | None = None, key: str | None = None) -> MessageRef:
         """Send a view, tagged with its outbox `key`, and return where it landed."""
@@ -126,7 +127,7 @@ class Messengers:
         self._all = sorted(messengers, key=lambda m: order.get(m.platform, 1))
         self.platforms = tuple(m.platform for m in messengers)
         self.platform = self.platforms[0]
-        self.concurrency = max(getattr(m, "concurrency", 1) for m in messengers)
+        self.concurrency = max(m.concurrency for m in messengers)
 
     def _for(self, platform: str) -> Messenger:
         return next(m for m in self._all if m.platform == platform)
@@ -286,9 +287,8 @@ def pace(per_second: float) -> AsyncLimiter:
 
 
 def share(messenger: Messenger, senders: int) -> None:
-    """Tell a messenger how many senders share its platform's ceiling, if it paces by one."""
-    if (take_share := getattr(messenger, "share", None)) is not None:
-        take_share(max(1, senders))
+    """Tell a messenger how many senders share its platform's ceiling (at least itself)."""
+    messenger.share(max(1, senders))
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,7 @@ async def _record(run: _Run, message: OutboundMessage, ref: MessageRef, *, sessi
 
 async def _send_all(run: _Run, ready: list, report: DeliveryReport) -> None:
     """Send each prepared message, `concurrency` at a time; a send that dies (a crash) stops the rest."""
-    concurrency = getattr(run.messenger, "concurrency", 1)
+    concurrency = run.messenger.concurrency
     if concurrency <= 1:
         for item in ready:
             await _send(run, item, report)

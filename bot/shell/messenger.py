@@ -34,6 +34,7 @@ class ShellMessenger:
 
     show: Callable[[Delivered, str], None] = lambda item, how: None
     platform: str = "shell"
+    concurrency: int = 1
     files_dir: Path | None = None
     sent: list[Delivered] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -48,6 +49,9 @@ class ShellMessenger:
         self.sent.append(item)
         self.show(item, "reply in thread" if thread else "new")
         return item.ref
+
+    def share(self, senders: int) -> None:
+        """A terminal has no ceiling to share."""
 
     async def find_sent(self, target: Target, thread: MessageRef | None, key: str) -> MessageRef | None:
         # The terminal keeps no history to look in; a shell never outlives its messages.

@@ -104,6 +104,7 @@ class SlackMessenger:
     """Sends and updates messages on Slack, paced to stay under its rate limits."""
 
     platform = "slack"
+    concurrency = 1  # posts go one after another, under the workspace and per-channel pace
     EVENT_TYPE = "mlpulse_message"
 
     def __init__(self, client: AsyncWebClient, directory: SlackDirectory, per_minute: int = 600):

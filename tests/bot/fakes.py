@@ -16,6 +16,7 @@ class Crash(BaseException):
 @dataclass
 class RecordingMessenger:
     platform: str = "test"
+    concurrency: int = 1
     sent: list[tuple[Target, Message, MessageRef | None]] = field(default_factory=list)
     updated: list[tuple[MessageRef, Message]] = field(default_factory=list)
     fail: dict[int, BaseException] = field(default_factory=dict)
