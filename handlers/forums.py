@@ -38,6 +38,7 @@ from handlers.access import leads_only, visible_unit_ids
 from handlers.actions import ActionId, FormId
 from handlers.agenda import agenda_hash, announcement_view, build_agenda, forum_title, invite_filename, rsvp_summary, to_ics
 from handlers.checkins import person_zone
+from handlers.commands import Command
 from handlers.context import Context, Policy
 from handlers.declarations import ForumDecl
 from handlers.matching import best_match
@@ -882,3 +883,18 @@ def reminder_over(fs: ForumSession, unit: BusinessUnit, reader: str | None) -> M
     if fs.status == "cancelled":
         return Message(f"❌ {forum_title(unit)} cancelled", f"The forum on {at} did not take place.")
     return Message(f"{forum_title(unit)} has taken place", f"It met on {at}. RSVPs are closed.")
+
+
+COMMAND = Command(
+    "mlforum",
+    handle_forum_command,
+    description="Review forums with each business unit",
+    usage_hint="[list | propose <topic> | schedule <unit> | cancel <unit> | notes <unit>]",
+    help=(
+        ("/mlforum [list]", "the review forums with each business unit: next dates, RSVPs, agendas"),
+        ("/mlforum propose <topic>", "put a topic on your unit's next review forum"),
+        ("/mlforum schedule | cancel | notes <unit>", "set up, cancel or write up a unit's forum (leads)"),
+    ),
+    words=("forum",),
+    suggestions=(("forum", "Review forums with each business unit: dates, RSVPs, agendas (forum propose <topic>)"),),
+)

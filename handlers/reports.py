@@ -37,6 +37,7 @@ from handlers import live
 from handlers.access import can_see_model
 from handlers.actions import ActionId, FormId
 from handlers.checkins import person_zone
+from handlers.commands import Command
 from handlers.context import Context, Policy
 from handlers.health import refresh_model_health
 from handlers.periods import zone
@@ -686,3 +687,17 @@ async def render_outbound(
     else:
         title = f"Assigned to you: a report about {model.name}"
     return await report_view(session, report, recipient, policy, show_reporter=True, buttons=True, title=title)
+
+
+COMMAND = Command(
+    "mlreport",
+    handle_report_command,
+    description="Report a problem with a model (anonymously if you wish), or follow one",
+    usage_hint="[model] | status <receipt code>",
+    help=(
+        ("/mlreport [model]", "report a problem with a model (anonymously if you wish)"),
+        ("/mlreport status <code>", "follow a report with its receipt code"),
+    ),
+    words=("report",),
+    suggestions=(("report", "Report a problem with a model, anonymously if you wish (report churn)"),),
+)

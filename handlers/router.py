@@ -15,26 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import checkins, forums, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
+from handlers.commands import Command
 from handlers.context import Context
 from handlers.text import unstorable
 from handlers.views import Message, Reply, ReplyMode, checked, notice, retry
-
-COMMANDS = (
-    ("/mlstatus", "the portfolio: health counts, models that need attention, upcoming forums"),
-    ("/mlstatus <model>", "one model: history, reports, stories, next check-in (fuzzy names work)"),
-    ("/mlstatus unit <name>", "one business unit and its models"),
-    ("/mlstatus mine", "the models you own or answer for"),
-    ("/mlreport [model]", "report a problem with a model (anonymously if you wish)"),
-    ("/mlreport status <code>", "follow a report with its receipt code"),
-    ("/mlstory [model]", "share a success story; the model's owner approves it before it is posted"),
-    ("/mlforum [list]", "the review forums with each business unit: next dates, RSVPs, agendas"),
-    ("/mlforum propose <topic>", "put a topic on your unit's next review forum"),
-    ("/mlforum schedule | cancel | notes <unit>", "set up, cancel or write up a unit's forum (leads)"),
-    ("/mlpulse checkins", "your check-ins waiting for an answer"),
-    ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
-    ("/mlpulse models", "every model you can see, with its key"),
-    ("/mlpulse help", "this list"),
-)
 
 ActionHandler = Callable[[AsyncSession, Context, str], Awaitable[Reply]]
 
@@ -138,10 +122,8 @@ UNREADABLE = "That contains a character mlpulse cannot read (a NUL character or 
 
 def help_view() -> Message:
     """Return the list of everything a person can ask mlpulse."""
-    return Message(
-        "mlpulse: what I can do",
-        "\n".join(f"{command} — {what}" for command, what in COMMANDS) + "\n\nCheck-ins arrive as direct messages; answer them with their buttons.",
-    )
+    lines = [f"{typed} — {what}" for command in COMMANDS for typed, what in command.help]
+    return Message("mlpulse: what I can do", "\n".join(lines) + "\n\nCheck-ins arrive as direct messages; answer them with their buttons.")
 
 
 async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Reply:
@@ -152,16 +134,8 @@ async def handle_command(session: AsyncSession, ctx: Context, text: str) -> Repl
     if not words:
         return Reply(help_view())
     name, args = words[0].lstrip("/").lower(), (words[1] if len(words) > 1 else "")
-    if name == "mlstatus":
-        return await status.handle_status(session, ctx, args)
-    if name == "mlpulse":
-        return await _mlpulse(session, ctx, args)
-    if name == "mlreport":
-        return await reports.handle_report_command(session, ctx, args)
-    if name == "mlstory":
-        return await stories.handle_story_command(session, ctx, args)
-    if name == "mlforum":
-        return await forums.handle_forum_command(session, ctx, args)
+    if (command := BY_NAME.get(name)) is not None:
+        return await command.run(session, ctx, args)
     return Reply(Message("I don't know that command", f"“{words[0]}” is not an mlpulse command. Here is what I can do:\n\n{help_view().text}"))
 
 
@@ -186,6 +160,30 @@ async def _mlpulse(session: AsyncSession, ctx: Context, args: str) -> Reply:
                 pass
         return notice(f"“{' '.join(words[1:])}” is not a date I understand. Use /mlpulse away until YYYY-MM-DD, e.g. /mlpulse away until 2026-12-24.")
     return Reply(Message("I don't know that command", f"“/mlpulse {args}” is not something I can do. Here is what I can do:\n\n{help_view().text}"))
+
+
+MLPULSE = Command(
+    "mlpulse",
+    _mlpulse,
+    description="Your check-ins, away dates, the model list, help",
+    usage_hint="[checkins | away until YYYY-MM-DD | away off | models | help]",
+    help=(
+        ("/mlpulse checkins", "your check-ins waiting for an answer"),
+        ("/mlpulse away until YYYY-MM-DD", "skip check-ins while you are away; /mlpulse away off when back"),
+        ("/mlpulse models", "every model you can see, with its key"),
+        ("/mlpulse help", "this list"),
+    ),
+    # On Teams, anything that is not another command's word is for /mlpulse ("checkins", "away off").
+    suggestions=(
+        ("checkins", "Your check-ins waiting for an answer"),
+        ("away", "Skip check-ins while you are away (away until 2026-12-24, away off)"),
+        ("models", "Every model you can see, with its key"),
+        ("help", "Everything mlpulse can do"),
+    ),
+)
+# Every command, in the order help lists them. A feature declares its own (its `COMMAND`); this composes them.
+COMMANDS: tuple[Command, ...] = (status.COMMAND, reports.COMMAND, stories.COMMAND, forums.COMMAND, MLPULSE)
+BY_NAME = {command.name: command for command in COMMANDS}
 
 
 async def handle_action(session: AsyncSession, ctx: Context, action: str, value: str) -> Reply:

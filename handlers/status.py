@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.access import can_see_model, leads_only, visible_unit_ids
 from handlers.actions import ActionId
 from handlers.checkins import ANSWER_LABELS, model_cadence, person_zone
+from handlers.commands import Command
 from handlers.context import Context
 from handlers.health import ATTENTION, HEALTH_EMOJI, Answer, Health, count_portfolio
 from handlers.matching import best_match, fold
@@ -292,3 +293,19 @@ def _history_line(checkin, person: Person, tz) -> str:
     else:
         outcome = {"expired": "no response", "skipped": "skipped (away)", "open": "waiting", "cancelled": "cancelled"}.get(checkin.status, checkin.status)
     return f"• {day(date.fromisoformat(checkin.period_key))} · {person.display_name} · {outcome}"
+
+
+COMMAND = Command(
+    "mlstatus",
+    handle_status,
+    description="Health of the ML portfolio, one model, one unit, or yours",
+    usage_hint="[mine | unit <name> | <model>]",
+    help=(
+        ("/mlstatus", "the portfolio: health counts, models that need attention, upcoming forums"),
+        ("/mlstatus <model>", "one model: history, reports, stories, next check-in (fuzzy names work)"),
+        ("/mlstatus unit <name>", "one business unit and its models"),
+        ("/mlstatus mine", "the models you own or answer for"),
+    ),
+    words=("status",),
+    suggestions=(("mlstatus", "The portfolio, one model (mlstatus churn), a unit (mlstatus unit Sales) or yours (mlstatus mine)"),),
+)

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import live
 from handlers.access import leads_only
 from handlers.actions import ActionId, FormId
+from handlers.commands import Command
 from handlers.context import Context
 from handlers.health import Answer
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_people
@@ -365,3 +366,14 @@ async def render_outbound(session: AsyncSession, kind: MessageKind, story_id: in
         reason = f"\nThe reason given: {story.decline_reason}" if story.decline_reason else ""
         return Message("Your story was not approved", f"“{story.headline}” about {model.name} will not be posted this time.{reason}")
     raise ValueError(f"unknown story message kind {kind!r}")
+
+
+COMMAND = Command(
+    "mlstory",
+    handle_story_command,
+    description="Share a success story about a model",
+    usage_hint="[model]",
+    help=(("/mlstory [model]", "share a success story; the model's owner approves it before it is posted"),),
+    words=("story",),
+    suggestions=(("story", "Share a success story; the model's owner approves it before it is posted"),),
+)

@@ -54,7 +54,6 @@ MAX_STEPS = 10_000
 # What a reader returns when the person pressed Ctrl-C (the character the key sends).
 INTERRUPTED = "\x03"
 CLEAR = "-"
-SLASH_COMMANDS = ("mlstatus", "mlpulse", "mlreport", "mlstory", "mlforum")
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
@@ -150,7 +149,7 @@ class Shell:
             await self.command("/mlpulse checkins")
         elif word == "away":
             await self.command(f"/mlpulse {line}")
-        elif word.lstrip("/") in SLASH_COMMANDS:
+        elif word.lstrip("/") in router.BY_NAME:
             await self.command(line)
         else:
             self.write(f"I don't know “{line}”. Type help for what you can do.")
@@ -213,7 +212,7 @@ class Shell:
             word = answer.split(maxsplit=1)[0].lower() if answer else ""
             if answer.lower() == "help":
                 self.write(FORM_HELP)
-            elif word.startswith("/") and word.lstrip("/") in SLASH_COMMANDS:
+            elif word.startswith("/") and word.lstrip("/") in router.BY_NAME:
                 self.write(f"⚠️  {answer.split()[0]} is a command, not an answer. Finish this form first, or type cancel to leave it.")
             elif answer == CLEAR:
                 return ""

@@ -48,7 +48,6 @@ from storage import forms as form_store
 from storage.db import DATABASE_ERRORS, abandon_after, run_in_transaction
 
 log = logging.getLogger(__name__)
-COMMANDS = ("/mlstatus", "/mlpulse", "/mlreport", "/mlstory", "/mlforum")
 REPORT_SHORTCUT = "report_problem"
 EXPIRED_FORM = "This form was open too long and has expired, so nothing was saved. Please open it again."
 NOT_RESOLVED = "Sorry, I could not work out who you are just now (Slack or the database did not answer), so nothing was done. Please try again in a minute."
@@ -296,6 +295,11 @@ class SlackWiring:
         return values
 
 
+def slash_commands() -> tuple[str, ...]:
+    """Return the slash commands the app answers: every command a feature declares."""
+    return tuple(command.slash for command in router.COMMANDS)
+
+
 def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDirectory, signing_secret: str | None) -> AsyncApp:
     """Return the Bolt app with every mlpulse listener registered."""
     app = AsyncApp(
@@ -305,7 +309,7 @@ def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDi
         raise_error_for_unhandled_request=False,
     )
     wiring = SlackWiring(runtime, client, directory)
-    for command in COMMANDS:
+    for command in slash_commands():
         app.command(command)(wiring.on_command)
     app.action(re.compile(".+"))(wiring.on_action)
     app.view(re.compile(".+"))(wiring.on_submit)

@@ -46,19 +46,12 @@ from storage.db import DATABASE_ERRORS, abandon_after
 log = logging.getLogger(__name__)
 PLATFORM = "teams"
 
-# What people may type first, with or without a slash; anything else goes to /mlpulse.
-COMMAND_WORDS = {
-    "mlstatus": "/mlstatus",
-    "status": "/mlstatus",
-    "mlreport": "/mlreport",
-    "report": "/mlreport",
-    "mlstory": "/mlstory",
-    "story": "/mlstory",
-    "mlforum": "/mlforum",
-    "forum": "/mlforum",
-    "mlpulse": "/mlpulse",
-}
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
+
+
+def command_words() -> dict[str, str]:
+    """Return what people may type first, with or without a slash, and the command it means; anything else goes to /mlpulse."""
+    return {word: command.slash for command in router.COMMANDS for word in (command.name, *command.words)}
 
 
 def command_of(text: str) -> str:
@@ -67,8 +60,9 @@ def command_of(text: str) -> str:
     if not words:
         return "/mlpulse help"
     first, rest = words[0].lstrip("/").lower(), (words[1] if len(words) > 1 else "")
-    if first in COMMAND_WORDS:
-        return f"{COMMAND_WORDS[first]} {rest}".strip()
+    words_of = command_words()
+    if first in words_of:
+        return f"{words_of[first]} {rest}".strip()
     return f"/mlpulse {' '.join(words)}"
 
 

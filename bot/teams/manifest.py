@@ -16,22 +16,18 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from handlers import router
+
 MANIFEST_VERSION = "1.17"
 SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 ACCENT = "#2F6FDE"
-# What Teams suggests in the compose box: at most 10 per list, titles up to 32 characters.
-COMMANDS = (
-    ("mlstatus", "The portfolio, one model (mlstatus churn), a unit (mlstatus unit Sales) or yours (mlstatus mine)"),
-    ("report", "Report a problem with a model, anonymously if you wish (report churn)"),
-    ("story", "Share a success story; the model's owner approves it before it is posted"),
-    ("forum", "Review forums with each business unit: dates, RSVPs, agendas (forum propose <topic>)"),
-    ("checkins", "Your check-ins waiting for an answer"),
-    ("away", "Skip check-ins while you are away (away until 2026-12-24, away off)"),
-    ("models", "Every model you can see, with its key"),
-    ("help", "Everything mlpulse can do"),
-)
 # The pulse line the icons show, on a 0..1 square.
 _PULSE = [(0.08, 0.55), (0.32, 0.55), (0.42, 0.28), (0.54, 0.78), (0.64, 0.45), (0.72, 0.55), (0.92, 0.55)]
+
+
+def suggestions() -> list[dict]:
+    """Return what Teams suggests in the compose box, from every command's own suggestions (at most 10, titles up to 32 characters)."""
+    return [{"title": title, "description": about[:128]} for command in router.COMMANDS for title, about in command.suggestions][:10]
 
 
 def build_manifest(app_id: str, version: str, website: str) -> dict:
@@ -57,7 +53,7 @@ def build_manifest(app_id: str, version: str, website: str) -> dict:
                 "scopes": scopes,
                 "supportsFiles": False,
                 "isNotificationOnly": False,
-                "commandLists": [{"scopes": scopes, "commands": [{"title": title, "description": about[:128]} for title, about in COMMANDS]}],
+                "commandLists": [{"scopes": scopes, "commands": suggestions()}],
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],

@@ -469,3 +469,14 @@ async def test_the_line_reader_answers_ctrl_c_at_once_and_keeps_the_line_being_t
         assert await reader("> ") == "fraud"
         typing.close()
         assert await reader("> ") is None
+
+
+async def test_the_shell_takes_a_command_a_feature_adds_with_no_change_of_its_own(shell_runtime, monkeypatch):
+    from handlers import router
+    from tests.handlers.test_commands import HELLO
+
+    monkeypatch.setattr(router, "COMMANDS", (*router.COMMANDS, HELLO))
+    monkeypatch.setattr(router, "BY_NAME", {**router.BY_NAME, HELLO.name: HELLO})
+    runtime, clock = shell_runtime
+    t = await run(runtime, clock, "ana", ["/mlhello", "quit"])
+    assert "Hello Ana" in t.text and "I don't know" not in t.text
