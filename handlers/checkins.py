@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import live
 from handlers.actions import ActionId, FormId
-from handlers.context import Context, Policy
+from handlers.context import Context, Outgoing, Policy
 from handlers.health import Answer, refresh_model_health
 from handlers.periods import Cadence, local_instant, next_due_after, next_workday, zone
 from handlers.pickers import picked_person
@@ -533,3 +533,48 @@ async def handle_set_away(session: AsyncSession, ctx: Context, until: date | Non
     return notice(
         f"You are away until {day(until)}. Check-ins that fall due until then are skipped, and reminders wait for your return. Use /mlpulse away off when you are back early."
     )
+
+
+# ---- what the outbox sends -------------------------------------------------------
+
+OUTBOUND = (MessageKind.CHECKIN_ASK, MessageKind.CHECKIN_REMINDER, MessageKind.CHECKIN_SNOOZED, MessageKind.CHECKIN_OWNER_ALERT, MessageKind.CHECKIN_REASSIGNED)
+# The messages that ask a check-in's question (the others tell its owner of an answer).
+QUESTIONS = (MessageKind.CHECKIN_ASK, MessageKind.CHECKIN_REMINDER, MessageKind.CHECKIN_SNOOZED)
+CHECKIN_NOTES = {
+    MessageKind.CHECKIN_REMINDER: "Reminder {sent} of {most}.",
+    MessageKind.CHECKIN_SNOOZED: "As you asked, here it is again.",
+}
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
+    """Return a check-in's question (or a reminder of it) as it stands, or its owner's alert; None when it is moot."""
+    kind, policy, now, update = out.kind, out.policy, out.now, out.update
+    checkin = await checkin_store.get_checkin(session=session, checkin_id=out.subject_id)
+    if checkin is None:
+        return None
+    if kind in QUESTIONS:
+        if update:  # the question as it stands now, wherever it was asked
+            return await render_checkin(session, checkin, policy, now)
+        if checkin.status != "open":
+            return None
+        note = CHECKIN_NOTES.get(kind, "").format(sent=checkin.reminders_sent, most=policy.max_reminders)
+        return await render_checkin(session, checkin, policy, now, note=note)
+    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    person = await people_store.get_person(session=session, person_id=checkin.person_id)
+    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    view_model = Button(ActionId.STATUS_MODEL, "View model", str(model.id))
+    if kind == MessageKind.CHECKIN_OWNER_ALERT:
+        fields = tuple(
+            Field(label, value) for label, value in (("What changed in their business", checkin.business_change), ("Comment", checkin.comment)) if value
+        )
+        return Message(
+            title=f"{model.name}: {ANSWER_LABELS[Answer(checkin.answer)]}" if checkin.answer else model.name,
+            text=f"{person.display_name} ({unit.name}) answered this period's check-in: {ANSWER_LABELS[Answer(checkin.answer)]}."
+            if checkin.answer
+            else f"{person.display_name} ({unit.name}) changed their answer.",
+            sections=(Section(fields=fields),) if fields else (),
+            buttons=(view_model,),
+        )
+    target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
+    handed = f"handed the check-in about {model.name} to {target.display_name}" if target else f"said the check-in about {model.name} is not for them"
+    return Message(title=f"{model.name}: check-in handed over", text=f"{person.display_name} ({unit.name}) {handed}.", buttons=(view_model,))

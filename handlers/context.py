@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers.periods import Cadence
-from storage.models import Person
+from storage.models import MessageKind, Person
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,16 @@ class Context:
     request_id: str | None = None
     origin: MessageRef | None = None
     """The message whose button was pressed, when the platform says which: a reply in place rewrites it."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An outbox message being rendered: what it is, about which subject, for whom, and whether it rewrites a copy already out."""
+
+    kind: MessageKind
+    subject_id: int
+    recipient: Person | None
+    policy: Policy
+    now: datetime
+    update: bool = False
+    """True for a live message whose subject changed: show the subject as it is now, never None for a subject that still exists."""

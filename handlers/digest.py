@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import ActionId
 from handlers.charts import health_chart
-from handlers.context import Policy
+from handlers.context import Outgoing, Policy
 from handlers.health import ATTENTION, HEALTH_EMOJI, Health, PortfolioCounts, count_portfolio
 from handlers.periods import zone
 from handlers.scheduled import BATCH, TickReport
@@ -221,9 +221,12 @@ async def build_digest(session: AsyncSession, policy: Policy, until: datetime) -
     )
 
 
-async def render_outbound(session: AsyncSession, digest_id: int, policy: Policy) -> Message | None:
+OUTBOUND = (MessageKind.DIGEST_POST,)
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
     """Return the digest a queued post is for, or None if its claim is gone."""
-    digest = await delivery_store.get_digest(session=session, digest_id=digest_id)
+    digest = await delivery_store.get_digest(session=session, digest_id=out.subject_id)
     if digest is None:
         return None
-    return await build_digest(session, policy, digest.covers_until or digest.created_at)
+    return await build_digest(session, out.policy, digest.covers_until or digest.created_at)

@@ -39,7 +39,7 @@ from handlers.actions import ActionId, FormId
 from handlers.agenda import agenda_hash, announcement_view, build_agenda, forum_title, invite_filename, rsvp_summary, to_ics
 from handlers.checkins import person_zone
 from handlers.commands import Command
-from handlers.context import Context, Policy
+from handlers.context import Context, Outgoing, Policy
 from handlers.declarations import ForumDecl
 from handlers.matching import best_match
 from handlers.periods import (
@@ -816,10 +816,20 @@ def _short_notice(view: Message, fs: ForumSession, soon: str, now: datetime) -> 
     return replace(view, text=f"⏰ It is {soon}: {view.sections[0].fields[0].value}.\n{view.text}")
 
 
-async def render_outbound(
-    session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, now: datetime, *, update: bool = False
-) -> Message | None:
-    """Return the view of a forum or action-item message, or None when it is moot; `update`: as its subject stands now."""
+OUTBOUND = (
+    MessageKind.FORUM_ANNOUNCE,
+    MessageKind.FORUM_REMINDER,
+    MessageKind.FORUM_CANCELLED,
+    MessageKind.FORUM_NOTES_PROMPT,
+    MessageKind.FORUM_NOTES,
+    MessageKind.ACTION_ITEM_ASSIGNED,
+    MessageKind.ACTION_ITEM_FOLLOWUP,
+)
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
+    """Return the view of a forum or action-item message, or None when it is moot; an update shows its subject as it stands now."""
+    kind, subject_id, recipient, now, update = out.kind, out.subject_id, out.recipient, out.now, out.update
     if kind.subject == Subject.ACTION_ITEM:
         item = await forum_store.get_action_item(session=session, item_id=subject_id)
         if item is None:

@@ -19,7 +19,7 @@ from handlers import live
 from handlers.access import leads_only, visible_unit_ids
 from handlers.actions import ActionId
 from handlers.checkins import add_stakeholder, model_cadence, person_zone
-from handlers.context import Context, Policy
+from handlers.context import Context, Outgoing, Policy
 from handlers.declarations import PortfolioDecl
 from handlers.forums import handle_sync_forums
 from handlers.health import HEALTH_EMOJI, Health, refresh_model_health
@@ -29,7 +29,7 @@ from storage import checkins as checkin_store
 from storage import locks as lock_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.models import BusinessUnit, MLModel, Person, Subject
+from storage.models import BusinessUnit, MessageKind, MLModel, Person, Subject
 
 
 @dataclass
@@ -238,3 +238,29 @@ async def handle_model_list(session: AsyncSession, ctx: Context) -> Reply:
     ]
     text = "\n".join(lines) or "No models are registered yet. Declare them in app.yaml."
     return Reply(Message(f"Models ({len(rows)})", text), ReplyMode.EPHEMERAL)
+
+
+# ---- what the outbox sends -------------------------------------------------------
+
+OUTBOUND = (MessageKind.MODEL_DEPRECATION,)
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
+    """Ask a lead whether to retire a model that looks unused; once that is settled, say how."""
+    update = out.update
+    model = await portfolio_store.get_model(session=session, model_id=out.subject_id)
+    if model is None:
+        return None
+    title = f"Retire {model.name}?"
+    if model.status != "active":
+        return Message(title, f"{model.name} is retired. /mlstatus {model.name} shows its history.") if update else None
+    if model.deprecation_candidate_since is None:
+        return Message(title, f"{model.name} is active and no longer looks unused, so there is nothing to decide.") if update else None
+    return Message(
+        title,
+        f"{model.name} looks like it is no longer used: {model.deprecation_reason}.",
+        buttons=(
+            Button(ActionId.MODEL_RETIRE, "Retire it…", str(model.id), Style.DANGER),
+            Button(ActionId.STATUS_MODEL, "View model", str(model.id)),
+        ),
+    )

@@ -38,7 +38,7 @@ from handlers.access import can_see_model
 from handlers.actions import ActionId, FormId
 from handlers.checkins import person_zone
 from handlers.commands import Command
-from handlers.context import Context, Policy
+from handlers.context import Context, Outgoing, Policy
 from handlers.health import refresh_model_health
 from handlers.periods import zone
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_person
@@ -636,10 +636,12 @@ async def _move(
 # What the outbox sends
 
 
-async def render_outbound(
-    session: AsyncSession, kind: MessageKind, subject_id: int, recipient: Person | None, policy: Policy, *, update: bool = False
-) -> Message | None:
-    """Return the view of a report message, or None when there is nothing left to say; `update`: as the report stands now."""
+OUTBOUND = (MessageKind.REPORT_NEW, MessageKind.REPORT_ASSIGNED, MessageKind.REPORT_CRITICAL, MessageKind.REPORT_CHANGED)
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
+    """Return the view of a report message, or None when there is nothing left to say; an update shows the report as it stands now."""
+    kind, subject_id, recipient, policy, update = out.kind, out.subject_id, out.recipient, out.policy, out.update
     if kind == MessageKind.REPORT_CHANGED:
         event = await report_store.get_event(session=session, event_id=subject_id)
         report = await report_store.get_report(session=session, report_id=event.report_id) if event else None

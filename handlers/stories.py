@@ -17,7 +17,7 @@ from handlers import live
 from handlers.access import leads_only
 from handlers.actions import ActionId, FormId
 from handlers.commands import Command
-from handlers.context import Context
+from handlers.context import Context, Outgoing
 from handlers.health import Answer
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_people
 from handlers.text import too_long
@@ -345,9 +345,13 @@ async def handle_decline_submit(session: AsyncSession, ctx: Context, state: str,
     return Reply(await review_view(session, story, note=f"Declined by {ctx.actor.display_name}."), ReplyMode.REPLACE)
 
 
-async def render_outbound(session: AsyncSession, kind: MessageKind, story_id: int, *, update: bool = False) -> Message | None:
-    """Return the view of a story message, or None when it is moot; `update`: as the story stands now."""
-    story = await story_store.get_story(session=session, story_id=story_id)
+OUTBOUND = (MessageKind.STORY_REVIEW, MessageKind.STORY_POST, MessageKind.STORY_FEATURED, MessageKind.STORY_DECIDED)
+
+
+async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | None:
+    """Return the view of a story message, or None when it is moot; an update shows the story as it stands now."""
+    kind, update = out.kind, out.update
+    story = await story_store.get_story(session=session, story_id=out.subject_id)
     if story is None:
         return None
     if kind == MessageKind.STORY_REVIEW:

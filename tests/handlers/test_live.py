@@ -353,3 +353,11 @@ async def test_an_open_checkin_of_someone_away_is_skipped_not_expired(sessions, 
     await deliver_due(sessions, messenger, POLICY, over)
     view = (await updates_of(messenger, ask))[-1]
     assert "You were away, so this check-in was skipped" in view.text and view.all_buttons() == ()
+
+
+def test_every_kind_of_message_is_rendered_by_exactly_one_feature():
+    from handlers import checkins, digest, forums, registry, reports, stories
+    from handlers.outbound import RENDERERS
+
+    claimed = [kind for feature in (checkins, reports, stories, forums, digest, registry) for kind in feature.OUTBOUND]
+    assert sorted(claimed) == sorted(MessageKind) and set(RENDERERS) == set(MessageKind)
