@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 def dialect(session: AsyncSession) -> str:
     """Return the session's database dialect name ('sqlite' or 'postgresql')."""
-    return session.bind.dialect.name
+    return session.get_bind().dialect.name
 
 
 def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict | list[dict], conflict: list[str]):
