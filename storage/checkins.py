@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, update
 from sqlmodel import col, select
@@ -28,7 +29,7 @@ def checkin_values(
     status: str = "open",
     next_action_at: datetime | None = None,
     reassigned_from_id: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Return the row of a new check-in, for `create_checkins`."""
     return dict(
         model_id=model_id,
@@ -46,7 +47,7 @@ def checkin_values(
     )
 
 
-async def create_checkins(*, session: AsyncSession, rows: list[dict]) -> Sequence[tuple[int, int, str]]:
+async def create_checkins(*, session: AsyncSession, rows: list[dict[str, Any]]) -> Sequence[tuple[int, int, str]]:
     """Insert check-ins, skipping any whose (model, person, period) exists; return (id, person id, status) of the new ones."""
     if not rows:
         return []

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, distinct, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.common import upsert
 from storage.models import ConversationReference, Delivery, MLModel, OutboundMessage, PlatformIdentity, Stakeholder
@@ -23,7 +24,7 @@ CHANNEL = "channel"
 _OWN_CHAT = (col(PlatformIdentity.platform) == ConversationReference.platform) & (col(PlatformIdentity.external_id) == ConversationReference.scope_id)
 
 
-def _with_personal_chat(platform: str):
+def _with_personal_chat(platform: str) -> SelectOfScalar[int]:
     """Select the ids of the people who have a personal chat with the bot on a platform."""
     return (
         select(col(PlatformIdentity.person_id))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +19,7 @@ WORK = (Delivery.QUEUED, Delivery.STALE)
 OUT = (Delivery.SENT, Delivery.STALE)
 
 
-async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
+async def create_messages(*, session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Queue messages, skipping any whose key was queued before; return how many are new.
 
     Each row has `key`, `kind` (a `MessageKind`) and `not_before`, and may have
@@ -32,7 +33,7 @@ async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
     return len(result.all())
 
 
-async def create_message(*, session: AsyncSession, key: str, kind: MessageKind, not_before: datetime, **fields) -> bool:
+async def create_message(*, session: AsyncSession, key: str, kind: MessageKind, not_before: datetime, **fields: Any) -> bool:
     """Queue one message under a unique key; return False if that key was queued before."""
     return await create_messages(session=session, rows=[dict(key=key, kind=kind, not_before=not_before, **fields)]) == 1
 
@@ -109,7 +110,7 @@ async def claim_messages(*, session: AsyncSession, due_by: datetime, at: datetim
     return claimed
 
 
-def _held(by: str):
+def _held(by: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (col(OutboundMessage.claimed_by) == by, col(OutboundMessage.status).in_(WORK))
 
 
@@ -178,7 +179,7 @@ async def update_message_status(
     With `by` and `attempt`, only while that claim still holds: a sender that lost its
     claim must not undo what the new holder does.
     """
-    values: dict = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
+    values: dict[str, Any] = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
     if status == Delivery.SENT:  # an update given up on: the message is out, and its next update starts afresh
         values["attempts"] = 0
     if not_before is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -188,7 +189,7 @@ async def update_topics_discussed(*, session: AsyncSession, unit_id: int, sessio
     )
 
 
-async def create_action_items(*, session: AsyncSession, rows: list[dict]) -> int:
+async def create_action_items(*, session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Add action items, skipping any the session already has (same owner, same text); return how many are new."""
     if not rows:
         return 0

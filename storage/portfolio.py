@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import case, delete, func, or_, update
+from sqlalchemy import Select, case, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +27,10 @@ async def get_model_by_key(*, session: AsyncSession, key: str) -> MLModel | None
     return (await session.exec(select(MLModel).where(col(MLModel.key) == key))).first()
 
 
-def _portfolio_filter(query, *, unit_ids, person_id, include_retired, healths):
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def _portfolio_filter(query: Query, *, unit_ids: Sequence[int] | None, person_id: int | None, include_retired: bool, healths: Sequence[str] | None) -> Query:
     if unit_ids is not None:
         query = query.where(col(MLModel.unit_id).in_(unit_ids))
     if person_id is not None:
@@ -56,8 +59,8 @@ async def list_models(
         order = (case({h: rank for rank, h in enumerate(healths)}, value=col(MLModel.health), else_=len(healths)), *order)
     # The page is chosen from ml_model alone and only its rows are joined, so a poor row
     # estimate cannot turn the joins into a loop over the whole portfolio.
-    page = _portfolio_filter(select(col(MLModel.id)), unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)
-    page = page.order_by(*order).offset(offset).limit(limit).subquery()
+    ids = _portfolio_filter(select(col(MLModel.id)), unit_ids=unit_ids, person_id=person_id, include_retired=include_retired, healths=healths)
+    page = ids.order_by(*order).offset(offset).limit(limit).subquery()
     query = (
         select(MLModel, BusinessUnit, Person)
         .join(page, page.c.id == MLModel.id)
