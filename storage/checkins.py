@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
@@ -28,7 +29,7 @@ def checkin_values(
     status: str = "open",
     next_action_at: datetime | None = None,
     reassigned_from_id: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Return the row of a new check-in, for `create_checkins`."""
     return dict(
         model_id=model_id,
@@ -46,12 +47,12 @@ def checkin_values(
     )
 
 
-async def create_checkins(*, session: AsyncSession, rows: list[dict]) -> Sequence[tuple[int, int, str]]:
+async def create_checkins(*, session: AsyncSession, rows: list[dict[str, Any]]) -> Sequence[tuple[int, int, str]]:
     """Insert check-ins, skipping any whose (model, person, period) exists; return (id, person id, status) of the new ones."""
     if not rows:
         return []
     statement = insert_ignoring_conflict(session, CheckIn, rows, ["model_id", "person_id", "period_key"])
-    return (await session.exec(statement.returning(CheckIn.id, CheckIn.person_id, CheckIn.status))).all()
+    return (await session.exec(statement.returning(col(CheckIn.id), col(CheckIn.person_id), col(CheckIn.status)))).all()
 
 
 async def get_checkin(*, session: AsyncSession, checkin_id: int, lock: bool = False) -> CheckIn | None:
@@ -65,17 +66,17 @@ async def list_checkins(*, session: AsyncSession, ids: Sequence[int]) -> Sequenc
     """List the check-ins with these ids."""
     if not ids:
         return []
-    return (await session.exec(select(CheckIn).where(CheckIn.id.in_(ids)))).all()
+    return (await session.exec(select(CheckIn).where(col(CheckIn.id).in_(ids)))).all()
 
 
 async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[tuple[CheckIn, MLModel, Person]]:
     """List the check-ins whose reminder, snooze, expiry or end of period has come, with their models and recipients, locking them."""
     query = (
         select(CheckIn, MLModel, Person)
-        .join(MLModel, MLModel.id == CheckIn.model_id)
-        .join(Person, Person.id == CheckIn.person_id)
-        .where(CheckIn.next_action_at <= now, CheckIn.status.in_(ACTIONABLE))
-        .order_by(CheckIn.next_action_at)
+        .join(MLModel, col(MLModel.id) == CheckIn.model_id)
+        .join(Person, col(Person.id) == CheckIn.person_id)
+        .where(col(CheckIn.next_action_at) <= now, col(CheckIn.status).in_(ACTIONABLE))
+        .order_by(col(CheckIn.next_action_at))
         .limit(limit)
     )
     if dialect(session) == "postgresql":
@@ -85,7 +86,7 @@ async def list_checkins_needing_action(*, session: AsyncSession, now: datetime, 
 
 async def get_next_checkin_action_at(*, session: AsyncSession) -> datetime | None:
     """Return when the next reminder, snooze, expiry or end of an answered period is due."""
-    query = select(func.min(CheckIn.next_action_at)).where(CheckIn.status.in_(ACTIONABLE))
+    query = select(func.min(col(CheckIn.next_action_at))).where(col(CheckIn.status).in_(ACTIONABLE))
     return (await session.exec(query)).one()
 
 
@@ -93,9 +94,9 @@ async def list_pending_checkins(*, session: AsyncSession, person_id: int) -> Seq
     """List a person's open check-ins with their models, oldest first."""
     query = (
         select(CheckIn, MLModel)
-        .join(MLModel, MLModel.id == CheckIn.model_id)
-        .where(CheckIn.person_id == person_id, CheckIn.status.in_(OPEN_STATES))
-        .order_by(CheckIn.due_at, CheckIn.id)
+        .join(MLModel, col(MLModel.id) == CheckIn.model_id)
+        .where(col(CheckIn.person_id) == person_id, col(CheckIn.status).in_(OPEN_STATES))
+        .order_by(col(CheckIn.due_at), col(CheckIn.id))
     )
     return (await session.exec(query)).all()
 
@@ -104,9 +105,9 @@ async def list_model_checkins(*, session: AsyncSession, model_id: int, limit: in
     """List a model's most recent check-ins with their recipients, newest first."""
     query = (
         select(CheckIn, Person)
-        .join(Person, Person.id == CheckIn.person_id)
-        .where(CheckIn.model_id == model_id)
-        .order_by(CheckIn.period_key.desc(), Person.display_name, CheckIn.id)
+        .join(Person, col(Person.id) == CheckIn.person_id)
+        .where(col(CheckIn.model_id) == model_id)
+        .order_by(col(CheckIn.period_key).desc(), col(Person.display_name), col(CheckIn.id))
         .limit(limit)
     )
     return (await session.exec(query)).all()
@@ -118,7 +119,7 @@ async def create_answer(*, session: AsyncSession, answer: CheckInAnswer) -> bool
         session.add(answer)
         return True
     values = answer.model_dump(exclude={"id"})
-    inserted = await session.exec(insert_ignoring_conflict(session, CheckInAnswer, values, ["idempotency_key"]).returning(CheckInAnswer.id))
+    inserted = await session.exec(insert_ignoring_conflict(session, CheckInAnswer, values, ["idempotency_key"]).returning(col(CheckInAnswer.id)))
     return inserted.scalar_one_or_none() is not None
 
 
@@ -126,9 +127,9 @@ async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, n
     """Close a model's open check-ins as cancelled; return their ids."""
     result = await session.exec(
         update(CheckIn)
-        .where(CheckIn.model_id == model_id, CheckIn.status.in_(OPEN_STATES))
+        .where(col(CheckIn.model_id) == model_id, col(CheckIn.status).in_(OPEN_STATES))
         .values(status="cancelled", next_action_at=None, snoozed_until=None, closed_at=now)
-        .returning(CheckIn.id)
+        .returning(col(CheckIn.id))
         .execution_options(synchronize_session="fetch")
     )
     return list(result.scalars())
@@ -136,8 +137,8 @@ async def update_cancel_open_checkins(*, session: AsyncSession, model_id: int, n
 
 async def count_closed_checkins(*, session: AsyncSession, since: datetime, until: datetime) -> tuple[int, int]:
     """Count the check-ins that closed in [since, until): (answered, expired without an answer)."""
-    answered = func.sum(case((CheckIn.status.in_(("answered", "reassigned")), 1), else_=0))
-    expired = func.sum(case((CheckIn.status == "expired", 1), else_=0))
-    query = select(answered, expired).where(CheckIn.closed_at >= since, CheckIn.closed_at < until)
+    answered = func.sum(case((col(CheckIn.status).in_(("answered", "reassigned")), 1), else_=0))
+    expired = func.sum(case((col(CheckIn.status) == "expired", 1), else_=0))
+    query = select(answered, expired).where(col(CheckIn.closed_at) >= since, col(CheckIn.closed_at) < until)
     got = (await session.exec(query)).one()
     return int(got[0] or 0), int(got[1] or 0)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The INSERT of either dialect: both have ON CONFLICT, DO NOTHING and DO UPDATE.
+Insert = postgresql.Insert | sqlite.Insert
+
 
 def dialect(session: AsyncSession) -> str:
     """Return the session's database dialect name ('sqlite' or 'postgresql')."""
-    return session.bind.dialect.name
+    return session.get_bind().dialect.name
 
 
-def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict | list[dict], conflict: list[str]):
+def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict[str, Any] | list[dict[str, Any]], conflict: list[str]) -> Insert:
     """Build an INSERT that silently skips rows whose unique key `conflict` already exists.
 
     This is how work is claimed: whoever inserts the key first owns it, and everyone
@@ -22,10 +26,10 @@ def insert_ignoring_conflict(session: AsyncSession, table: Any, values: dict | l
     return _insert(session)(table).values(values).on_conflict_do_nothing(index_elements=conflict)
 
 
-def upsert(session: AsyncSession, table: Any, values: dict, conflict: list[str], changed: dict):
+def upsert(session: AsyncSession, table: Any, values: dict[str, Any], conflict: list[str], changed: dict[str, Any]) -> Insert:
     """Build an INSERT that, when the unique key `conflict` exists, updates that row with `changed`."""
     return _insert(session)(table).values(values).on_conflict_do_update(index_elements=conflict, set_=changed)
 
 
-def _insert(session: AsyncSession):
+def _insert(session: AsyncSession) -> Callable[[Any], Insert]:
     return postgresql.insert if dialect(session) == "postgresql" else sqlite.insert

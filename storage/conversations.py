@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, distinct, func, update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.common import upsert
 from storage.models import ConversationReference, Delivery, MLModel, OutboundMessage, PlatformIdentity, Stakeholder
@@ -20,15 +21,15 @@ from storage.models import ConversationReference, Delivery, MLModel, OutboundMes
 PERSON = "person"
 CHANNEL = "channel"
 # A person's reference is stored under their platform id: this joins it to the person.
-_OWN_CHAT = (PlatformIdentity.platform == ConversationReference.platform) & (PlatformIdentity.external_id == ConversationReference.scope_id)
+_OWN_CHAT = (col(PlatformIdentity.platform) == ConversationReference.platform) & (col(PlatformIdentity.external_id) == ConversationReference.scope_id)
 
 
-def _with_personal_chat(platform: str):
+def _with_personal_chat(platform: str) -> SelectOfScalar[int]:
     """Select the ids of the people who have a personal chat with the bot on a platform."""
     return (
-        select(PlatformIdentity.person_id)
+        select(col(PlatformIdentity.person_id))
         .join(ConversationReference, _OWN_CHAT)
-        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON)
+        .where(col(ConversationReference.platform) == platform, col(ConversationReference.scope) == PERSON)
     )
 
 
@@ -45,15 +46,17 @@ async def update_reference(
 
 async def get_reference(*, session: AsyncSession, platform: str, scope: str, scope_id: str) -> str | None:
     """Return the stored reference (JSON) of a person or channel, if any."""
-    query = select(ConversationReference.reference).where(
-        ConversationReference.platform == platform, ConversationReference.scope == scope, ConversationReference.scope_id == scope_id
+    query = select(col(ConversationReference.reference)).where(
+        col(ConversationReference.platform) == platform, col(ConversationReference.scope) == scope, col(ConversationReference.scope_id) == scope_id
     )
     return (await session.exec(query)).first()
 
 
 async def get_reference_by_conversation(*, session: AsyncSession, platform: str, conversation_id: str) -> str | None:
     """Return a stored reference to the conversation with this id (to update a message sent there)."""
-    query = select(ConversationReference.reference).where(ConversationReference.platform == platform, ConversationReference.conversation_id == conversation_id)
+    query = select(col(ConversationReference.reference)).where(
+        col(ConversationReference.platform) == platform, col(ConversationReference.conversation_id) == conversation_id
+    )
     return (await session.exec(query)).first()
 
 
@@ -61,7 +64,7 @@ async def delete_reference(*, session: AsyncSession, platform: str, scope: str, 
     """Forget a person's or channel's reference (the app was uninstalled there)."""
     await session.exec(
         delete(ConversationReference).where(
-            ConversationReference.platform == platform, ConversationReference.scope == scope, ConversationReference.scope_id == scope_id
+            col(ConversationReference.platform) == platform, col(ConversationReference.scope) == scope, col(ConversationReference.scope_id) == scope_id
         )
     )
 
@@ -69,9 +72,9 @@ async def delete_reference(*, session: AsyncSession, platform: str, scope: str, 
 async def get_person_reference(*, session: AsyncSession, platform: str, person_id: int) -> str | None:
     """Return the reference of a person's personal chat on a platform, if the app was installed for them."""
     query = (
-        select(ConversationReference.reference)
+        select(col(ConversationReference.reference))
         .join(PlatformIdentity, _OWN_CHAT)
-        .where(ConversationReference.platform == platform, ConversationReference.scope == PERSON, PlatformIdentity.person_id == person_id)
+        .where(col(ConversationReference.platform) == platform, col(ConversationReference.scope) == PERSON, col(PlatformIdentity.person_id) == person_id)
     )
     return (await session.exec(query)).first()
 
@@ -82,9 +85,13 @@ async def get_channel_reference(*, session: AsyncSession, platform: str, channel
     if by_id is not None:
         return by_id
     query = (
-        select(ConversationReference.reference)
-        .where(ConversationReference.platform == platform, ConversationReference.scope == CHANNEL, func.lower(ConversationReference.name) == channel.lower())
-        .order_by(ConversationReference.updated_at.desc())
+        select(col(ConversationReference.reference))
+        .where(
+            col(ConversationReference.platform) == platform,
+            col(ConversationReference.scope) == CHANNEL,
+            func.lower(col(ConversationReference.name)) == channel.lower(),
+        )
+        .order_by(col(ConversationReference.updated_at).desc())
     )
     return (await session.exec(query)).first()
 
@@ -93,20 +100,20 @@ async def list_reachable_people(*, session: AsyncSession, platform: str, person_
     """Return which of these people have a personal chat with the bot on a platform."""
     if not person_ids:
         return set()
-    return set((await session.exec(_with_personal_chat(platform).where(PlatformIdentity.person_id.in_(person_ids)))).all())
+    return set((await session.exec(_with_personal_chat(platform).where(col(PlatformIdentity.person_id).in_(person_ids)))).all())
 
 
 async def count_people_without_reference(*, session: AsyncSession, platform: str, unit_ids: Sequence[int] | None, unless_on: str | None = None) -> int:
     """Count the stakeholders of active models (in these units) with no personal chat on a platform (nor an identity on `unless_on`)."""
     query = (
-        select(func.count(distinct(Stakeholder.person_id)))
-        .join(MLModel, MLModel.id == Stakeholder.model_id)
-        .where(MLModel.status == "active", Stakeholder.person_id.not_in(_with_personal_chat(platform)))
+        select(func.count(distinct(col(Stakeholder.person_id))))
+        .join(MLModel, col(MLModel.id) == Stakeholder.model_id)
+        .where(col(MLModel.status) == "active", col(Stakeholder.person_id).not_in(_with_personal_chat(platform)))
     )
     if unless_on:
-        query = query.where(Stakeholder.person_id.not_in(select(PlatformIdentity.person_id).where(PlatformIdentity.platform == unless_on)))
+        query = query.where(col(Stakeholder.person_id).not_in(select(col(PlatformIdentity.person_id)).where(col(PlatformIdentity.platform) == unless_on)))
     if unit_ids is not None:
-        query = query.where(MLModel.unit_id.in_(unit_ids))
+        query = query.where(col(MLModel.unit_id).in_(unit_ids))
     return (await session.exec(query)).one()
 
 
@@ -119,7 +126,9 @@ async def update_unreachable_messages(*, session: AsyncSession, person_id: int, 
     """
     result = await session.exec(
         update(OutboundMessage)
-        .where(OutboundMessage.person_id == person_id, OutboundMessage.status == Delivery.FAILED, OutboundMessage.last_error.like("Unreachable:%"))
+        .where(
+            col(OutboundMessage.person_id) == person_id, col(OutboundMessage.status) == Delivery.FAILED, col(OutboundMessage.last_error).like("Unreachable:%")
+        )
         .values(status=Delivery.QUEUED, not_before=now, attempts=0, claimed_until=None, last_error=None)
     )
     return result.rowcount or 0

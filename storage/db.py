@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -60,7 +61,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
+def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for a database URL, tuned for its backend."""
     url = normalize_url(url)
     if is_sqlite(url):
@@ -89,7 +90,7 @@ def create_engine(url: str | None = None, **kwargs) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: Any) -> None:
     # WAL lets the shell and a running tick read while the other writes; foreign keys
     # are off by default in SQLite and on in PostgreSQL, and both must behave alike.
     cursor = dbapi_connection.cursor()
@@ -102,7 +103,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # Two deferred transactions that both read and then write deadlock, and SQLite
     # breaks the tie by failing one at once with "database is locked". Starting every
     # transaction IMMEDIATE makes writers queue on the busy timeout instead, so the
@@ -143,7 +144,7 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work, attempts: int = 5):
+async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 5) -> T:
     """Run `await work(session)` in a transaction; re-run it if the database aborted it as a deadlock, or once after a lost race.
 
     A lost race is a unique key that a concurrent transaction took first (a double
@@ -162,17 +163,20 @@ async def run_in_transaction(sessions: async_sessionmaker[AsyncSession], work, a
             if attempt == attempts or not is_retryable(exc):
                 raise
             await asyncio.sleep(0.01 * attempt)
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
 
 
 # Work given up with nobody to wait for it: held here so that it is not collected mid-way.
-_LEFT: set[asyncio.Future] = set()
+_LEFT: set[asyncio.Future[Any]] = set()
 
 
 class Abandoned(TimeoutError):
     """The database did not answer in time, and the work was given up before it committed: nothing it did will land."""
 
 
-async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False, left: set[asyncio.Future] | None = None) -> T:
+async def abandon_after(
+    seconds: float, work: Awaitable[T], *, committing: Callable[[], bool] = lambda: False, left: set[asyncio.Future[Any]] | None = None
+) -> T:
     """Return what `work` returns, or raise `Abandoned` after `seconds`, leaving it to end in the background (in `left`, if given).
 
     Cancelling work that waits on a frozen database would only wait again, for its
@@ -195,11 +199,11 @@ async def abandon_after(seconds: float, work: Awaitable[T], *, committing: Calla
     return task.result()
 
 
-def _leave_behind(task: asyncio.Future, left: set[asyncio.Future]) -> None:
+def _leave_behind(task: asyncio.Future[Any], left: set[asyncio.Future[Any]]) -> None:
     task.cancel()
     left.add(task)
 
-    def ended(done: asyncio.Future) -> None:
+    def ended(done: asyncio.Future[Any]) -> None:
         left.discard(done)
         if not done.cancelled():
             done.exception()  # whatever it ended with (a rollback error once the database is back) was answered already
@@ -207,7 +211,9 @@ def _leave_behind(task: asyncio.Future, left: set[asyncio.Future]) -> None:
     task.add_done_callback(ended)
 
 
-async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession], work, left: set[asyncio.Future] | None = None):
+async def run_within(
+    seconds: float, sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]], left: set[asyncio.Future[Any]] | None = None
+) -> T:
     """Run `work` as `run_in_transaction` does, but give up after `seconds` (raising `Abandoned`) unless it is committing.
 
     Given up, the work is cancelled before its commit, so whenever the database answers
@@ -215,7 +221,7 @@ async def run_within(seconds: float, sessions: async_sessionmaker[AsyncSession],
     """
     begun: list[AsyncSession] = []
 
-    async def tracked(session: AsyncSession):
+    async def tracked(session: AsyncSession) -> T:
         begun.append(session)
         return await work(session)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
-from sqlmodel import select
+from sqlalchemy import ColumnElement, and_, case, func, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.common import dialect, insert_ignoring_conflict
@@ -18,7 +19,7 @@ WORK = (Delivery.QUEUED, Delivery.STALE)
 OUT = (Delivery.SENT, Delivery.STALE)
 
 
-async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
+async def create_messages(*, session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Queue messages, skipping any whose key was queued before; return how many are new.
 
     Each row has `key`, `kind` (a `MessageKind`) and `not_before`, and may have
@@ -28,18 +29,18 @@ async def create_messages(*, session: AsyncSession, rows: list[dict]) -> int:
         return 0
     fields = ("subject_id", "person_id", "channel", "thread_of_id")
     values = [{**dict.fromkeys(fields), **row, "status": Delivery.QUEUED, "attempts": 0, "revision": 0, "created_at": row["not_before"]} for row in rows]
-    result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(OutboundMessage.id))
+    result = await session.exec(insert_ignoring_conflict(session, OutboundMessage, values, ["key"]).returning(col(OutboundMessage.id)))
     return len(result.all())
 
 
-async def create_message(*, session: AsyncSession, key: str, kind: MessageKind, not_before: datetime, **fields) -> bool:
+async def create_message(*, session: AsyncSession, key: str, kind: MessageKind, not_before: datetime, **fields: Any) -> bool:
     """Queue one message under a unique key; return False if that key was queued before."""
     return await create_messages(session=session, rows=[dict(key=key, kind=kind, not_before=not_before, **fields)]) == 1
 
 
 async def get_message_by_key(*, session: AsyncSession, key: str) -> OutboundMessage | None:
     """Get a queued or sent message by its key."""
-    return (await session.exec(select(OutboundMessage).where(OutboundMessage.key == key))).first()
+    return (await session.exec(select(OutboundMessage).where(col(OutboundMessage.key) == key))).first()
 
 
 async def get_message(*, session: AsyncSession, message_id: int, lock: bool = False) -> OutboundMessage | None:
@@ -49,7 +50,7 @@ async def get_message(*, session: AsyncSession, message_id: int, lock: bool = Fa
 
 async def list_messages(*, session: AsyncSession, kind: MessageKind, subject_id: int) -> Sequence[OutboundMessage]:
     """List the messages of one kind about one subject (e.g. every copy of one announcement), oldest first."""
-    query = select(OutboundMessage).where(OutboundMessage.kind == kind, OutboundMessage.subject_id == subject_id).order_by(OutboundMessage.id)
+    query = select(OutboundMessage).where(col(OutboundMessage.kind) == kind, col(OutboundMessage.subject_id) == subject_id).order_by(col(OutboundMessage.id))
     return (await session.exec(query)).all()
 
 
@@ -63,18 +64,20 @@ async def update_live_messages(*, session: AsyncSession, subject: Subject, subje
     itself, which is current already.
     """
     query = update(OutboundMessage).where(
-        OutboundMessage.kind.in_(MessageKind.showing(subject)), OutboundMessage.subject_id == subject_id, OutboundMessage.status.in_((*WORK, Delivery.SENT))
+        col(OutboundMessage.kind).in_(MessageKind.showing(subject)),
+        col(OutboundMessage.subject_id) == subject_id,
+        col(OutboundMessage.status).in_((*WORK, Delivery.SENT)),
     )
     if shown is not None:
         platform, conversation, message = shown
-        here = and_(OutboundMessage.platform == platform, OutboundMessage.conversation_id == conversation, OutboundMessage.message_id == message)
+        here = and_(col(OutboundMessage.platform) == platform, col(OutboundMessage.conversation_id) == conversation, col(OutboundMessage.message_id) == message)
         # Only a copy that is current otherwise: one stale or on its way may be showing an older state than this reply.
-        query = query.where(or_(OutboundMessage.message_id.is_(None), ~here, OutboundMessage.status != Delivery.SENT))
+        query = query.where(or_(col(OutboundMessage.message_id).is_(None), ~here, col(OutboundMessage.status) != Delivery.SENT))
     result = await session.exec(
         query.values(
-            revision=OutboundMessage.revision + 1,
-            not_before=case((OutboundMessage.status == Delivery.SENT, at), else_=OutboundMessage.not_before),
-            status=case((OutboundMessage.status == Delivery.SENT, Delivery.STALE), else_=OutboundMessage.status),
+            revision=col(OutboundMessage.revision) + 1,
+            not_before=case((col(OutboundMessage.status) == Delivery.SENT, at), else_=col(OutboundMessage.not_before)),
+            status=case((col(OutboundMessage.status) == Delivery.SENT, Delivery.STALE), else_=col(OutboundMessage.status)),
         )
     )
     return result.rowcount
@@ -87,11 +90,11 @@ async def claim_messages(*, session: AsyncSession, due_by: datetime, at: datetim
     and on SQLite every transaction begins IMMEDIATE, so one claimer runs at a time.
     Each claim counts as an attempt, so `(claimed_by, attempts)` names one claim.
     """
-    free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until <= at)
+    free = or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) <= at)
     query = (
         select(OutboundMessage)
-        .where(OutboundMessage.status.in_(WORK), OutboundMessage.not_before <= due_by, free)
-        .order_by(OutboundMessage.not_before, OutboundMessage.id)
+        .where(col(OutboundMessage.status).in_(WORK), col(OutboundMessage.not_before) <= due_by, free)
+        .order_by(col(OutboundMessage.not_before), col(OutboundMessage.id))
         .limit(limit)
     )
     if dialect(session) == "postgresql":
@@ -100,21 +103,21 @@ async def claim_messages(*, session: AsyncSession, due_by: datetime, at: datetim
     if claimed:
         await session.exec(
             update(OutboundMessage)
-            .where(OutboundMessage.id.in_([m.id for m in claimed]))
-            .values(claimed_until=at + lease, claimed_by=by, attempts=OutboundMessage.attempts + 1)
+            .where(col(OutboundMessage.id).in_([m.id for m in claimed]))
+            .values(claimed_until=at + lease, claimed_by=by, attempts=col(OutboundMessage.attempts) + 1)
             .execution_options(synchronize_session="fetch")
         )
     return claimed
 
 
-def _held(by: str):
-    return (OutboundMessage.claimed_by == by, OutboundMessage.status.in_(WORK))
+def _held(by: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (col(OutboundMessage.claimed_by) == by, col(OutboundMessage.status).in_(WORK))
 
 
 async def update_claim(*, session: AsyncSession, message_id: int, by: str, attempt: int, until: datetime) -> bool:
     """Renew sender `by`'s claim on one message (the claim of attempt `attempt`) until `until`; return False if it lost it."""
     result = await session.exec(
-        update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.attempts == attempt, *_held(by)).values(claimed_until=until)
+        update(OutboundMessage).where(col(OutboundMessage.id) == message_id, col(OutboundMessage.attempts) == attempt, *_held(by)).values(claimed_until=until)
     )
     return result.rowcount == 1
 
@@ -123,13 +126,15 @@ async def update_claims(*, session: AsyncSession, message_ids: Sequence[int], by
     """Renew every claim sender `by` still holds among these messages until `until`; return how many it holds."""
     if not message_ids:
         return 0
-    result = await session.exec(update(OutboundMessage).where(OutboundMessage.id.in_(message_ids), *_held(by)).values(claimed_until=until))
+    result = await session.exec(update(OutboundMessage).where(col(OutboundMessage.id).in_(message_ids), *_held(by)).values(claimed_until=until))
     return result.rowcount
 
 
 async def count_senders(*, session: AsyncSession, at: datetime) -> int:
     """Count the senders (bot processes) holding claims at `at`: the replicas delivering right now."""
-    query = select(func.count(func.distinct(OutboundMessage.claimed_by))).where(OutboundMessage.status.in_(WORK), OutboundMessage.claimed_until > at)
+    query = select(func.count(func.distinct(col(OutboundMessage.claimed_by)))).where(
+        col(OutboundMessage.status).in_(WORK), col(OutboundMessage.claimed_until) > at
+    )
     return (await session.exec(query)).one()
 
 
@@ -140,17 +145,17 @@ async def update_message_sent(
 
     If its subject changed since that revision was rendered, it is stale at once.
     """
-    behind = OutboundMessage.revision != revision
+    behind = col(OutboundMessage.revision) != revision
     await session.exec(
         update(OutboundMessage)
-        .where(OutboundMessage.id == message_id)
+        .where(col(OutboundMessage.id) == message_id)
         .values(
             status=case((behind, Delivery.STALE), else_=Delivery.SENT),
-            not_before=case((behind, at), else_=OutboundMessage.not_before),
+            not_before=case((behind, at), else_=col(OutboundMessage.not_before)),
             platform=platform,
             conversation_id=conversation_id,
             message_id=platform_message_id,
-            sent_at=func.coalesce(OutboundMessage.sent_at, at),
+            sent_at=func.coalesce(col(OutboundMessage.sent_at), at),
             claimed_until=None,
             claimed_by=None,
             attempts=0,  # a live message is claimed again at each change: each update gets the full retries
@@ -174,28 +179,28 @@ async def update_message_status(
     With `by` and `attempt`, only while that claim still holds: a sender that lost its
     claim must not undo what the new holder does.
     """
-    values: dict = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
+    values: dict[str, Any] = dict(status=status, claimed_until=None, claimed_by=None, last_error=error)
     if status == Delivery.SENT:  # an update given up on: the message is out, and its next update starts afresh
         values["attempts"] = 0
     if not_before is not None:
         values["not_before"] = not_before
-    query = update(OutboundMessage).where(OutboundMessage.id == message_id)
+    query = update(OutboundMessage).where(col(OutboundMessage.id) == message_id)
     if by is not None:
-        query = query.where(OutboundMessage.claimed_by == by, OutboundMessage.attempts == attempt)
+        query = query.where(col(OutboundMessage.claimed_by) == by, col(OutboundMessage.attempts) == attempt)
     await session.exec(query.values(**values))
 
 
 async def get_next_message_at(*, session: AsyncSession) -> datetime | None:
     """Return when the next queued message may be sent."""
-    return (await session.exec(select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status.in_(WORK)))).one()
+    return (await session.exec(select(func.min(col(OutboundMessage.not_before))).where(col(OutboundMessage.status).in_(WORK)))).one()
 
 
 async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboundMessage]:
     """List queued and stale messages that are due, oldest first, without claiming them."""
     query = (
         select(OutboundMessage)
-        .where(OutboundMessage.status.in_(WORK), OutboundMessage.not_before <= now)
-        .order_by(OutboundMessage.not_before, OutboundMessage.id)
+        .where(col(OutboundMessage.status).in_(WORK), col(OutboundMessage.not_before) <= now)
+        .order_by(col(OutboundMessage.not_before), col(OutboundMessage.id))
         .limit(limit)
     )
     return (await session.exec(query)).all()
@@ -204,7 +209,7 @@ async def list_due_messages(*, session: AsyncSession, now: datetime, limit: int)
 async def create_digest(*, session: AsyncSession, channel: str, week_key: str, covers_until: datetime, now: datetime) -> int | None:
     """Claim a channel's digest for a week; return its id, or None when it was claimed before."""
     values = dict(channel=channel, week_key=week_key, covers_until=covers_until, status="claimed", created_at=now)
-    row = (await session.exec(insert_ignoring_conflict(session, Digest, values, ["channel", "week_key"]).returning(Digest.id))).first()
+    row = (await session.exec(insert_ignoring_conflict(session, Digest, values, ["channel", "week_key"]).returning(col(Digest.id)))).first()
     return row[0] if row else None
 
 

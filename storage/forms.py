@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FormDraft
@@ -20,7 +21,7 @@ async def create_draft(*, session: AsyncSession, key: str, state: str, now: date
 
 async def delete_old_drafts(*, session: AsyncSession, now: datetime) -> int:
     """Drop the drafts of forms abandoned longer than `DRAFT_LIFETIME`; return how many."""
-    return (await session.exec(delete(FormDraft).where(FormDraft.created_at < now - DRAFT_LIFETIME))).rowcount
+    return (await session.exec(delete(FormDraft).where(col(FormDraft.created_at) < now - DRAFT_LIFETIME))).rowcount
 
 
 async def get_draft(*, session: AsyncSession, key: str) -> str | None:
@@ -31,4 +32,4 @@ async def get_draft(*, session: AsyncSession, key: str) -> str | None:
 
 async def delete_draft(*, session: AsyncSession, key: str) -> None:
     """Forget a form's state once the form is done with."""
-    await session.exec(delete(FormDraft).where(FormDraft.key == key))
+    await session.exec(delete(FormDraft).where(col(FormDraft.key) == key))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import BusinessUnit, MLModel, Person, PlatformIdentity, Stakeholder, UnitContact
@@ -19,15 +19,15 @@ async def get_person(*, session: AsyncSession, person_id: int) -> Person | None:
 
 async def get_person_by_key(*, session: AsyncSession, key: str) -> Person | None:
     """Get a person by their app.yaml key."""
-    return (await session.exec(select(Person).where(Person.key == key))).first()
+    return (await session.exec(select(Person).where(col(Person.key) == key))).first()
 
 
 async def get_person_by_identity(*, session: AsyncSession, platform: str, external_id: str) -> Person | None:
     """Get the person known on `platform` as `external_id`."""
     query = (
         select(Person)
-        .join(PlatformIdentity, PlatformIdentity.person_id == Person.id)
-        .where(PlatformIdentity.platform == platform, PlatformIdentity.external_id == external_id)
+        .join(PlatformIdentity, col(PlatformIdentity.person_id) == Person.id)
+        .where(col(PlatformIdentity.platform) == platform, col(PlatformIdentity.external_id) == external_id)
     )
     return (await session.exec(query)).first()
 
@@ -36,12 +36,12 @@ async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None
     """List the people app.yaml declares (everyone known, unless `declared_only`), optionally only those with `ids` or only the leads, in id order."""
     query = select(Person)
     if declared_only:
-        query = query.where(Person.declared)
+        query = query.where(col(Person.declared))
     if ids is not None:
-        query = query.where(Person.id.in_(ids))
+        query = query.where(col(Person.id).in_(ids))
     if leads_only:
-        query = query.where(Person.is_lead)
-    return (await session.exec(query.order_by(Person.id))).all()
+        query = query.where(col(Person.is_lead))
+    return (await session.exec(query.order_by(col(Person.id)))).all()
 
 
 async def get_unit(*, session: AsyncSession, unit_id: int) -> BusinessUnit | None:
@@ -53,28 +53,28 @@ async def list_units(*, session: AsyncSession, ids: Sequence[int] | None = None)
     """List business units by name, optionally only those with `ids`."""
     query = select(BusinessUnit)
     if ids is not None:
-        query = query.where(BusinessUnit.id.in_(ids))
-    return (await session.exec(query.order_by(BusinessUnit.name))).all()
+        query = query.where(col(BusinessUnit.id).in_(ids))
+    return (await session.exec(query.order_by(col(BusinessUnit.name)))).all()
 
 
 async def list_unit_contacts(*, session: AsyncSession, unit_id: int) -> Sequence[Person]:
     """List the people who speak for a unit."""
-    query = select(Person).join(UnitContact, UnitContact.person_id == Person.id).where(UnitContact.unit_id == unit_id)
-    return (await session.exec(query.order_by(Person.display_name))).all()
+    query = select(Person).join(UnitContact, col(UnitContact.person_id) == Person.id).where(col(UnitContact.unit_id) == unit_id)
+    return (await session.exec(query.order_by(col(Person.display_name)))).all()
 
 
 async def list_unit_ids_for_person(*, session: AsyncSession, person_id: int) -> set[int]:
     """List the units a person belongs to: as a contact, a model owner or a stakeholder."""
-    contact = select(UnitContact.unit_id).where(UnitContact.person_id == person_id)
-    owned = select(MLModel.unit_id).where(MLModel.owner_id == person_id)
-    answered = select(MLModel.unit_id).join(Stakeholder, Stakeholder.model_id == MLModel.id).where(Stakeholder.person_id == person_id)
-    rows = await session.exec(contact.union(owned, answered))
-    return {row[0] for row in rows.all()}
+    contact = select(col(UnitContact.unit_id)).where(col(UnitContact.person_id) == person_id)
+    owned = select(col(MLModel.unit_id)).where(col(MLModel.owner_id) == person_id)
+    answered = select(col(MLModel.unit_id)).join(Stakeholder, col(Stakeholder.model_id) == MLModel.id).where(col(Stakeholder.person_id) == person_id)
+    units = contact.union(owned, answered).subquery()
+    return set((await session.exec(select(units.c.unit_id))).all())
 
 
 async def list_people_with_keys(*, session: AsyncSession, keys: Sequence[str]) -> Sequence[Person]:
     """List the people (declared or not) whose keys are among `keys`."""
-    return (await session.exec(select(Person).where(Person.key.in_(keys)))).all() if keys else []
+    return (await session.exec(select(Person).where(col(Person.key).in_(keys)))).all() if keys else []
 
 
 async def list_people_by_key(*, session: AsyncSession) -> dict[str, Person]:
@@ -98,8 +98,8 @@ async def update_identities(*, session: AsyncSession, person_id: int, identities
     for platform, external_id in identities.items():
         await session.exec(
             delete(PlatformIdentity).where(
-                PlatformIdentity.platform == platform,
-                or_(PlatformIdentity.person_id == person_id, PlatformIdentity.external_id == (external_id or "")),
+                col(PlatformIdentity.platform) == platform,
+                or_(col(PlatformIdentity.person_id) == person_id, col(PlatformIdentity.external_id) == (external_id or "")),
             )
         )
         if external_id:
@@ -110,9 +110,9 @@ async def update_unit_contacts(*, session: AsyncSession, unit_id: int, person_id
     """Make `person_ids` exactly the contacts of a unit, writing only the rows that change."""
     # Deleting and re-inserting every contact would rewrite unchanged rows on every start,
     # and two starts doing it at once collide on the primary key.
-    current = set((await session.exec(select(UnitContact.person_id).where(UnitContact.unit_id == unit_id))).all())
+    current = set((await session.exec(select(col(UnitContact.person_id)).where(col(UnitContact.unit_id) == unit_id))).all())
     if removed := current - set(person_ids):
-        await session.exec(delete(UnitContact).where(UnitContact.unit_id == unit_id, UnitContact.person_id.in_(removed)))
+        await session.exec(delete(UnitContact).where(col(UnitContact.unit_id) == unit_id, col(UnitContact.person_id).in_(removed)))
     for person_id in dict.fromkeys(person_ids):
         if person_id not in current:
             session.add(UnitContact(unit_id=unit_id, person_id=person_id))
@@ -120,13 +120,13 @@ async def update_unit_contacts(*, session: AsyncSession, unit_id: int, person_id
 
 async def get_identity(*, session: AsyncSession, person_id: int, platform: str) -> str | None:
     """Return how a person is known on a platform, if known."""
-    query = select(PlatformIdentity.external_id).where(PlatformIdentity.person_id == person_id, PlatformIdentity.platform == platform)
+    query = select(col(PlatformIdentity.external_id)).where(col(PlatformIdentity.person_id) == person_id, col(PlatformIdentity.platform) == platform)
     return (await session.exec(query)).first()
 
 
 async def get_person_by_email(*, session: AsyncSession, email: str) -> Person | None:
     """Get a person by email address (case-insensitive)."""
-    return (await session.exec(select(Person).where(func.lower(Person.email) == email.strip().lower()))).first()
+    return (await session.exec(select(Person).where(func.lower(col(Person.email)) == email.strip().lower()))).first()
 
 
 async def create_identity(*, session: AsyncSession, person_id: int, platform: str, external_id: str) -> None:
@@ -139,7 +139,7 @@ async def list_people_with_identity(*, session: AsyncSession, platform: str, per
     """Return which of these people are known on a platform."""
     if not person_ids:
         return set()
-    query = select(PlatformIdentity.person_id).where(PlatformIdentity.platform == platform, PlatformIdentity.person_id.in_(person_ids))
+    query = select(col(PlatformIdentity.person_id)).where(col(PlatformIdentity.platform) == platform, col(PlatformIdentity.person_id).in_(person_ids))
     return set((await session.exec(query)).all())
 
 
@@ -155,5 +155,6 @@ async def create_person_with_identity(
         person = Person(key=key[:64], display_name=display_name[:200], email=email, timezone=timezone, declared=False, created_at=now, updated_at=now)
         session.add(person)
         await session.flush()
+    assert person.id is not None, "a stored person has an id"
     await create_identity(session=session, person_id=person.id, platform=platform, external_id=external_id)
     return person

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import case, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FailureReport, MLModel, ReportEvent
@@ -22,12 +22,12 @@ async def get_report(*, session: AsyncSession, report_id: int, lock: bool = Fals
 
 async def get_report_by_code(*, session: AsyncSession, code: str) -> FailureReport | None:
     """Get a report by the receipt code its reporter holds."""
-    return (await session.exec(select(FailureReport).where(FailureReport.receipt_code == code))).first()
+    return (await session.exec(select(FailureReport).where(col(FailureReport.receipt_code) == code))).first()
 
 
 async def get_report_by_request(*, session: AsyncSession, request_key: str) -> FailureReport | None:
     """Get the report a submission filed, if it filed one."""
-    return (await session.exec(select(FailureReport).where(FailureReport.request_key == request_key))).first()
+    return (await session.exec(select(FailureReport).where(col(FailureReport.request_key) == request_key))).first()
 
 
 async def create_report(*, session: AsyncSession, report: FailureReport) -> FailureReport:
@@ -51,7 +51,7 @@ async def get_event(*, session: AsyncSession, event_id: int) -> ReportEvent | No
 
 async def list_events(*, session: AsyncSession, report_id: int) -> Sequence[ReportEvent]:
     """List a report's lifecycle events, oldest first."""
-    query = select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.at, ReportEvent.id)
+    query = select(ReportEvent).where(col(ReportEvent.report_id) == report_id).order_by(col(ReportEvent.at), col(ReportEvent.id))
     return (await session.exec(query)).all()
 
 
@@ -59,8 +59,8 @@ async def list_open_reports(*, session: AsyncSession, model_id: int, limit: int)
     """List a model's unresolved reports, newest first."""
     query = (
         select(FailureReport)
-        .where(FailureReport.model_id == model_id, FailureReport.status.in_(OPEN_REPORT_STATES))
-        .order_by(FailureReport.created_at.desc())
+        .where(col(FailureReport.model_id) == model_id, col(FailureReport.status).in_(OPEN_REPORT_STATES))
+        .order_by(col(FailureReport.created_at).desc())
         .limit(limit)
     )
     return (await session.exec(query)).all()
@@ -68,12 +68,12 @@ async def list_open_reports(*, session: AsyncSession, model_id: int, limit: int)
 
 async def list_open_reports_for_units(*, session: AsyncSession, unit_ids: Sequence[int], limit: int) -> Sequence[tuple[FailureReport, MLModel]]:
     """List the units' unresolved reports with their models, by impact (critical first) then age (oldest first)."""
-    rank = case({impact: i for i, impact in enumerate(IMPACT_ORDER)}, value=FailureReport.impact, else_=len(IMPACT_ORDER))
+    rank = case({impact: i for i, impact in enumerate(IMPACT_ORDER)}, value=col(FailureReport.impact), else_=len(IMPACT_ORDER))
     query = (
         select(FailureReport, MLModel)
-        .join(MLModel, MLModel.id == FailureReport.model_id)
-        .where(MLModel.unit_id.in_(unit_ids), FailureReport.status.in_(OPEN_REPORT_STATES))
-        .order_by(rank, FailureReport.created_at, FailureReport.id)
+        .join(MLModel, col(MLModel.id) == FailureReport.model_id)
+        .where(col(MLModel.unit_id).in_(unit_ids), col(FailureReport.status).in_(OPEN_REPORT_STATES))
+        .order_by(rank, col(FailureReport.created_at), col(FailureReport.id))
         .limit(limit)
     )
     return (await session.exec(query)).all()
@@ -81,13 +81,15 @@ async def list_open_reports_for_units(*, session: AsyncSession, unit_ids: Sequen
 
 async def count_reports_created(*, session: AsyncSession, since: datetime, until: datetime) -> int:
     """Count the reports filed in [since, until)."""
-    query = select(func.count()).select_from(FailureReport).where(FailureReport.created_at >= since, FailureReport.created_at < until)
+    query = select(func.count()).select_from(FailureReport).where(col(FailureReport.created_at) >= since, col(FailureReport.created_at) < until)
     return (await session.exec(query)).one()
 
 
 async def count_reports_resolved(*, session: AsyncSession, since: datetime, until: datetime) -> int:
     """Count the reports moved to resolved in [since, until) (a report resolved twice counts once)."""
-    query = select(func.count(func.distinct(ReportEvent.report_id))).where(ReportEvent.to_status == "resolved", ReportEvent.at >= since, ReportEvent.at < until)
+    query = select(func.count(func.distinct(col(ReportEvent.report_id)))).where(
+        col(ReportEvent.to_status) == "resolved", col(ReportEvent.at) >= since, col(ReportEvent.at) < until
+    )
     return (await session.exec(query)).one()
 
 
@@ -96,7 +98,7 @@ async def count_open_reports_for_units(*, session: AsyncSession, unit_ids: Seque
     query = (
         select(func.count())
         .select_from(FailureReport)
-        .join(MLModel, MLModel.id == FailureReport.model_id)
-        .where(MLModel.unit_id.in_(unit_ids), FailureReport.status.in_(OPEN_REPORT_STATES))
+        .join(MLModel, col(MLModel.id) == FailureReport.model_id)
+        .where(col(MLModel.unit_id).in_(unit_ids), col(FailureReport.status).in_(OPEN_REPORT_STATES))
     )
     return (await session.exec(query)).one()

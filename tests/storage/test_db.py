@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from storage.db import DatabaseNotReady, create_engine, ensure_migrated, normalize_url, session_factory
+from storage.db import DatabaseNotReady, create_engine, ensure_migrated, normalize_url, run_in_transaction, session_factory
 from storage.migrate import head_revision, upgrade
 from storage.models import BusinessUnit
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
@@ -48,6 +48,19 @@ async def test_datetimes_come_back_aware_and_in_utc(sessions):
         loaded = await session.get(BusinessUnit, unit.id, populate_existing=True)
     assert loaded.created_at == berlin
     assert loaded.created_at.tzinfo == UTC and loaded.created_at.hour == 10
+
+
+async def test_work_given_no_attempt_is_refused_not_skipped(sessions):
+    ran = []
+
+    async def work(session):
+        ran.append(session)
+        return "done"
+
+    with pytest.raises(ValueError, match="attempts must be at least 1, not 0"):
+        await run_in_transaction(sessions, work, attempts=0)
+    assert ran == []
+    assert await run_in_transaction(sessions, work, attempts=1) == "done"
 
 
 async def test_naive_datetimes_are_refused(sessions):
