@@ -36,10 +36,20 @@ def _with_personal_chat(platform: str) -> SelectOfScalar[int]:
 async def update_reference(
     *, session: AsyncSession, platform: str, scope: str, scope_id: str, conversation_id: str, reference: str, now: datetime, name: str | None = None
 ) -> bool:
-    """Store the latest reference of a person or channel; return True when it was not known before."""
+    """Store the latest reference of a person or channel; return True when it was not known before.
+
+    A channel seen under a new name keeps its old one among its former names: app.yaml
+    may still say `teams:ml-digest` for the channel now called ml-weekly.
+    """
     values = dict(platform=platform, scope=scope, scope_id=scope_id, conversation_id=conversation_id, reference=reference, name=name, updated_at=now)
-    changed = {"reference": reference, "conversation_id": conversation_id, "updated_at": now, **({"name": name} if name else {})}
-    known = await get_reference(session=session, platform=platform, scope=scope, scope_id=scope_id)
+    changed: dict[str, object] = {"reference": reference, "conversation_id": conversation_id, "updated_at": now, **({"name": name} if name else {})}
+    query = select(ConversationReference).where(
+        col(ConversationReference.platform) == platform, col(ConversationReference.scope) == scope, col(ConversationReference.scope_id) == scope_id
+    )
+    known = (await session.exec(query)).first()
+    if known is not None and known.name and name and known.name.lower() != name.lower():
+        former = [n for n in (known.former_names or "").splitlines() if n and n != name.lower()]
+        changed["former_names"] = "\n".join([*former, known.name.lower()])
     await session.exec(upsert(session, ConversationReference, values, ["platform", "scope", "scope_id"], changed))
     return known is None
 
@@ -93,7 +103,16 @@ async def get_channel_reference(*, session: AsyncSession, platform: str, channel
         )
         .order_by(col(ConversationReference.updated_at).desc())
     )
-    return (await session.exec(query)).first()
+    if (by_name := (await session.exec(query)).first()) is not None:
+        return by_name
+    # A channel renamed since app.yaml named it. A team has a handful of channels: they are read and compared here.
+    renamed = select(ConversationReference).where(
+        col(ConversationReference.platform) == platform, col(ConversationReference.scope) == CHANNEL, col(ConversationReference.former_names).is_not(None)
+    )
+    for row in (await session.exec(renamed.order_by(col(ConversationReference.updated_at).desc()))).all():
+        if channel.lower() in (row.former_names or "").splitlines():
+            return row.reference
+    return None
 
 
 async def list_reachable_people(*, session: AsyncSession, platform: str, person_ids: Sequence[int]) -> set[int]:

@@ -169,7 +169,13 @@ class TeamsWiring:
     async def on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
         bot = activity.recipient.id if activity.recipient else None
-        if any(m.id == bot for m in activity.members_removed or []):
+        event = (activity.channel_data or {}).get("eventType")
+        if event == "channelRenamed":  # kept under its new name, and found by its old one too (app.yaml may still use it)
+            await self.directory.remember(context, None, fresh=True)
+        elif event == "channelDeleted":
+            log.warning("a Teams channel mlpulse could post to was deleted; what app.yaml sends there is reported unreachable")
+            await self.directory.forget(context)
+        elif any(m.id == bot for m in activity.members_removed or []):
             await self.directory.forget(context)
         elif any(m.id == bot for m in activity.members_added or []):
             await self.installed(context)

@@ -132,6 +132,7 @@ class ConversationReference(SQLModel, table=True):
     scope: str = Field(max_length=16, description="'person' or 'channel'")
     scope_id: str = Field(max_length=256, description="a person's platform id, or a channel's id")
     name: str | None = Field(default=None, max_length=256, description="a channel's name, to find it by the name app.yaml gives")
+    former_names: str | None = Field(default=None, description="the names a renamed channel had before, one a line, lower case: app.yaml may still use one")
     conversation_id: str | None = Field(default=None, max_length=256, index=True, description="the platform's id of the conversation")
     reference: str = Field(description="the platform's reference, as JSON")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -232,3 +232,27 @@ async def test_a_form_submitted_while_the_database_does_not_answer_keeps_the_car
     assert TRY_AGAIN in json.dumps(connector.sent("reply")[-1].body)
     async with sessions() as session:
         assert (await session.exec(select(FailureReport))).all() == []
+
+
+def channel_event(service_url: str, event: str, channel_id: str, name: str | None = None) -> dict:
+    """A conversationUpdate Teams sends when a team's channel is renamed or deleted."""
+    activity = a._base("conversationUpdate", service_url, a.user("lead"), a.channel(channel_id))
+    activity["channelData"] |= {"eventType": event, "channel": {"id": channel_id, **({"name": name} if name else {})}}
+    return activity
+
+
+async def test_a_renamed_channel_keeps_getting_what_app_yaml_sends_it_and_a_deleted_one_is_forgotten(bot, connector, teams, sessions):
+    await bot(a.installed(connector.url))
+    digest = "19:digest@thread.tacv2"
+    assert (await bot(channel_event(connector.url, "channelRenamed", digest, "ml-weekly"))).status in (200, 201)
+    async with sessions() as session:
+        [renamed] = (await session.exec(select(ConversationReference).where(ConversationReference.scope_id == digest))).all()
+    assert (renamed.name, renamed.former_names) == ("ml-weekly", "ml-digest")
+
+    first_digest = TUESDAY + timedelta(days=6, hours=-1)
+    await teams.runtime.tick(first_digest)  # app.yaml still says teams:ml-digest
+    assert len([c for c in connector.sent("send") if c.conversation == digest]) == 1
+
+    assert (await bot(channel_event(connector.url, "channelDeleted", digest))).status in (200, 201)
+    async with sessions() as session:
+        assert (await session.exec(select(ConversationReference).where(ConversationReference.scope_id == digest))).all() == []
