@@ -33,7 +33,7 @@ from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
 from storage import portfolio as portfolio_store
-from storage.db import DATABASE_ERRORS, create_engine, ensure_migrated, run_in_transaction, run_within, session_factory
+from storage.db import DATABASE_ERRORS, abandon_after, create_engine, ensure_migrated, run_in_transaction, run_within, session_factory
 from storage.models import Delivery, Person
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,35 @@ class Runtime:
         except DATABASE_ERRORS as exc:
             log.error("database error while handling %s: %s", name, exc.__class__.__name__)
             return retry(TRY_AGAIN)
+
+    async def act_as(
+        self,
+        who: Awaitable[Person | None],
+        platform: str,
+        handler: Handler,
+        *args,
+        unresolved: str = TRY_AGAIN,
+        lookup_errors: tuple[type[BaseException], ...] = (),
+        timeout: float | None = None,
+        **kwargs,
+    ) -> Reply:
+        """Find who is acting, then run the handler as them, both within one interaction's time: what every platform does the same way.
+
+        `who` resolves the platform's user to a person (None: a guest). If that fails
+        (the database, or the platform's own `lookup_errors`) or takes too long, the
+        person is told `unresolved` and nothing is done. No log line names the user: they
+        might be filing anonymously.
+        """
+        loop = asyncio.get_running_loop()
+        budget = timeout or self.interaction_timeout
+        started = loop.time()
+        try:
+            person = await abandon_after(budget, who, left=self.background)
+        except (*DATABASE_ERRORS, *lookup_errors) as exc:
+            log.error("could not resolve a %s user: %s", platform, exc.__class__.__name__)
+            return retry(unresolved)
+        remaining = max(0.1, budget - (loop.time() - started))
+        return await self.act(person.id if person else None, platform, handler, *args, timeout=remaining, **kwargs)
 
     async def tick(self, now: datetime | None = None, deliver: bool = True) -> TickResult:
         """Run one scheduler tick: due check-ins, reminders, expiries, health; then send what it queued."""

@@ -19,7 +19,6 @@ retry it has not seen, so nothing is lost.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -43,9 +42,9 @@ from bot.slack.render import action_of, form_value, person_keys, to_errors, to_h
 from handlers import router
 from handlers.home import handle_home
 from handlers.reports import ChatMessage, handle_open_about
-from handlers.views import Form, InputKind, Reply, ReplyMode, notice, retry
+from handlers.views import Form, InputKind, Reply, ReplyMode, notice
 from storage import forms as form_store
-from storage.db import DATABASE_ERRORS, abandon_after, run_in_transaction
+from storage.db import run_in_transaction
 
 log = logging.getLogger(__name__)
 REPORT_SHORTCUT = "report_problem"
@@ -111,17 +110,10 @@ class SlackWiring:
         With `learn=False` a user mlpulse does not know yet is not recorded: the handler
         runs for a guest. (No log line names the user: it might be filing anonymously.)
         """
-        loop = asyncio.get_running_loop()
-        budget = timeout or self.runtime.interaction_timeout
-        started = loop.time()
-        try:
-            lookup = self.directory.person_for(user_id) if learn else self.directory.find_person(user_id)
-            person = await abandon_after(budget, lookup, left=self.runtime.background)
-        except (*DATABASE_ERRORS, SlackApiError, aiohttp.ClientError) as exc:
-            log.error("could not resolve a Slack user: %s", exc.__class__.__name__)
-            return retry(NOT_RESOLVED)
-        remaining = max(0.1, budget - (loop.time() - started))
-        return await self.runtime.act(person.id if person else None, "slack", handler, *args, timeout=remaining, **kwargs)
+        lookup = self.directory.person_for(user_id) if learn else self.directory.find_person(user_id)
+        return await self.runtime.act_as(
+            lookup, "slack", handler, *args, unresolved=NOT_RESOLVED, lookup_errors=(SlackApiError, aiohttp.ClientError), timeout=timeout, **kwargs
+        )
 
     async def on_command(self, ack, body: dict) -> None:
         await ack()

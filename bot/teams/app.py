@@ -35,13 +35,12 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.config import Settings
 from bot.delivery import MessageRef
-from bot.runtime import TRY_AGAIN, Runtime
+from bot.runtime import Runtime
 from bot.teams.cards import Submission, card_message, submission
 from bot.teams.directory import TeamsDirectory, channel_of
 from bot.teams.messenger import TeamsMessenger
 from handlers import router
-from handlers.views import Message, Reply, ReplyMode, retry
-from storage.db import DATABASE_ERRORS, abandon_after
+from handlers.views import Message, Reply, ReplyMode
 
 log = logging.getLogger(__name__)
 PLATFORM = "teams"
@@ -132,12 +131,7 @@ class TeamsWiring:
                 await self.directory.remember(context, person)
             return person
 
-        try:
-            person = await abandon_after(self.runtime.interaction_timeout, resolve(), left=self.runtime.background)
-        except DATABASE_ERRORS as exc:
-            log.error("could not resolve a Teams user: %s", exc.__class__.__name__)
-            return retry(TRY_AGAIN)
-        return await self.runtime.act(person.id if person else None, PLATFORM, handler, *args, conversation=context.activity.conversation.id, **kwargs)
+        return await self.runtime.act_as(resolve(), PLATFORM, handler, *args, conversation=context.activity.conversation.id, **kwargs)
 
     async def on_message(self, context: TurnContext) -> None:
         activity = context.activity
