@@ -30,6 +30,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
@@ -76,6 +77,11 @@ def is_loopback(url: str | None) -> bool:
         return False
 
 
+def _is_bot_among(members, context: TurnContext) -> bool:
+    bot = context.activity.recipient.id if context.activity.recipient else None
+    return any(m.id == bot for m in members or [])
+
+
 def _personal(activity: Activity) -> bool:
     return not activity.conversation or (activity.conversation.conversation_type or "personal") == "personal"
 
@@ -88,8 +94,13 @@ async def post_activity(context: TurnContext, activity: Activity, reply_to: str 
     return response
 
 
-class TeamsWiring:
-    """Turns Teams activities into handler calls and handler replies into Teams calls."""
+class TeamsWiring(TeamsActivityHandler):
+    """Turns Teams activities into handler calls and handler replies into Teams calls.
+
+    botbuilder's `TeamsActivityHandler` tells the activities apart (a message, the app
+    added to or removed from a chat or team, a channel renamed or deleted); this
+    answers each.
+    """
 
     def __init__(self, runtime: Runtime, directory: TeamsDirectory, app_id: str | None = None):
         self.runtime, self.directory, self.app_id = runtime, directory, app_id or ""
@@ -103,13 +114,7 @@ class TeamsWiring:
             log.warning("refused a Teams activity without authentication whose serviceUrl is not on this machine")
             return
         try:
-            kind = context.activity.type
-            if kind == ActivityTypes.message:
-                await self.on_message(context)
-            elif kind == ActivityTypes.conversation_update:
-                await self.on_conversation_update(context)
-            elif kind == ActivityTypes.installation_update:
-                await self.on_installation_update(context)
+            await super().on_turn(context)
         except Exception:
             log.exception("handling a Teams %s activity failed", context.activity.type)
             if context.activity.type == ActivityTypes.message:
@@ -160,26 +165,37 @@ class TeamsWiring:
         reply = await self.act(context, router.handle_action, sent.action, sent.value, request_id=request_id, learn=learn, origin=origin)
         await self.show(context, reply, card_id=context.activity.reply_to_id)
 
-    async def on_conversation_update(self, context: TurnContext) -> None:
-        activity = context.activity
-        bot = activity.recipient.id if activity.recipient else None
-        event = (activity.channel_data or {}).get("eventType")
-        if event == "channelRenamed":  # kept under its new name, and found by its old one too (app.yaml may still use it)
-            await self.directory.remember(context, None, fresh=True)
-        elif event == "channelDeleted":
-            log.warning("a Teams channel mlpulse could post to was deleted; what app.yaml sends there is reported unreachable")
-            await self.directory.forget(context)
-        elif any(m.id == bot for m in activity.members_removed or []):
-            await self.directory.forget(context)
-        elif any(m.id == bot for m in activity.members_added or []):
-            await self.installed(context)
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        await self.on_message(turn_context)
 
-    async def on_installation_update(self, context: TurnContext) -> None:
-        action = (context.activity.action or "").lower()
-        if action.startswith("remove"):
-            await self.directory.forget(context)
-        elif action.startswith("add"):
-            await self.installed(context)
+    async def on_members_added_activity(self, members_added, turn_context: TurnContext) -> None:
+        if _is_bot_among(members_added, turn_context):
+            await self.installed(turn_context)
+
+    async def on_members_removed_activity(self, members_removed, turn_context: TurnContext) -> None:
+        if _is_bot_among(members_removed, turn_context):
+            await self.directory.forget(turn_context)
+
+    # In Teams the same, without botbuilder's lookup of every other member added (one connector call each).
+    async def on_teams_members_added_dispatch(self, members_added, team_info, turn_context: TurnContext) -> None:
+        await self.on_members_added_activity(members_added, turn_context)
+
+    async def on_teams_members_removed_dispatch(self, members_removed, team_info, turn_context: TurnContext) -> None:
+        await self.on_members_removed_activity(members_removed, turn_context)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self.installed(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        await self.directory.forget(turn_context)
+
+    async def on_teams_channel_renamed(self, channel_info, team_info, turn_context: TurnContext) -> None:
+        # Kept under its new name, and found by its old ones too: app.yaml may still use one.
+        await self.directory.remember(turn_context, None, fresh=True)
+
+    async def on_teams_channel_deleted(self, channel_info, team_info, turn_context: TurnContext) -> None:
+        log.warning("a Teams channel mlpulse could post to was deleted; what app.yaml sends there is reported unreachable")
+        await self.directory.forget(turn_context)
 
     async def installed(self, context: TurnContext) -> None:
         """Remember where the app was installed and greet there once."""
