@@ -308,7 +308,6 @@ def build_slack_app(runtime: Runtime, client: AsyncWebClient, directory: SlackDi
     app.shortcut(REPORT_SHORTCUT)(wiring.on_report_shortcut)
     app.event("app_home_opened")(wiring.on_home_opened)
     app.error(_on_error)
-    app.wiring = wiring  # type: ignore[attr-defined]
     # What the server checks each request's signature and age with, before Bolt parses its body.
     app.verifier = SignatureVerifier(signing_secret) if signing_secret else None  # type: ignore[attr-defined]
     return app
