@@ -155,6 +155,5 @@ async def create_person_with_identity(
         person = Person(key=key[:64], display_name=display_name[:200], email=email, timezone=timezone, declared=False, created_at=now, updated_at=now)
         session.add(person)
         await session.flush()
-    assert person.id is not None, "a stored person has an id"
     await create_identity(session=session, person_id=person.id, platform=platform, external_id=external_id)
     return person

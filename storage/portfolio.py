@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -111,8 +111,7 @@ async def list_model_names(*, session: AsyncSession, include_retired: bool = Tru
     query = select(col(MLModel.id), col(MLModel.key), col(MLModel.name))
     if not include_retired:
         query = query.where(col(MLModel.status) == "active")
-    # A stored row's primary key is never None, though the model's field must allow it before the insert.
-    return cast("Sequence[tuple[int, str, str]]", (await session.exec(query)).all())
+    return (await session.exec(query)).all()
 
 
 async def list_stakeholders(*, session: AsyncSession, model_id: int) -> Sequence[Person]:
@@ -299,5 +298,4 @@ async def get_installed_at(*, session: AsyncSession) -> datetime | None:
 async def list_model_lifetimes(*, session: AsyncSession, until: datetime) -> Sequence[tuple[int, datetime, datetime | None]]:
     """List (id, created_at, retired_at) of every model created before `until`."""
     query = select(col(MLModel.id), col(MLModel.created_at), col(MLModel.retired_at)).where(col(MLModel.created_at) < until)
-    # A stored row's primary key is never None, though the model's field must allow it before the insert.
-    return cast("Sequence[tuple[int, datetime, datetime | None]]", (await session.exec(query)).all())
+    return (await session.exec(query)).all()
