@@ -151,11 +151,11 @@ def checkin_view(
 
 async def render_checkin(session: AsyncSession, checkin: CheckIn, policy: Policy, now: datetime, note: str = "") -> Message:
     """Load what a check-in's view needs and return the view."""
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    recipient = await people_store.get_person(session=session, person_id=checkin.person_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    recipient = await people_store.must_get_person(session=session, person_id=checkin.person_id)
     target = None
     if checkin.reassigned_to_id:
-        target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id)
+        target = await people_store.must_get_person(session=session, person_id=checkin.reassigned_to_id)
     return checkin_view(checkin, model, recipient, person_zone(recipient, policy), now, note, target)
 
 
@@ -166,7 +166,7 @@ async def _own_checkin(session: AsyncSession, ctx: Context, value: str) -> Check
     if checkin is None:
         return notice("That check-in no longer exists.")
     if checkin.person_id != ctx.actor.id:
-        owner = await people_store.get_person(session=session, person_id=checkin.person_id)
+        owner = await people_store.must_get_person(session=session, person_id=checkin.person_id)
         return notice(f"This check-in was sent to {owner.display_name}; only they can answer it.")
     return checkin
 
@@ -176,7 +176,7 @@ async def _own_checkin_and_model(session: AsyncSession, ctx: Context, value: str
     checkin = await _own_checkin(session, ctx, value)
     if isinstance(checkin, Reply):
         return checkin
-    return checkin, await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    return checkin, await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
 
 
 async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer: Answer) -> Reply:
@@ -221,7 +221,7 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
     checkin.closed_at = checkin.closed_at or ctx.now
     session.add(checkin)
     await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
     await refresh_model_health(session, model, ctx.now)
     if answer in ALERT_ANSWERS and previous not in ALERT_ANSWERS:
         await delivery_store.create_message(
@@ -559,9 +559,9 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             return None
         note = CHECKIN_NOTES.get(kind, "").format(sent=checkin.reminders_sent, most=policy.max_reminders)
         return await render_checkin(session, checkin, policy, now, note=note)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    person = await people_store.get_person(session=session, person_id=checkin.person_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    person = await people_store.must_get_person(session=session, person_id=checkin.person_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     view_model = Button(ActionId.STATUS_MODEL, "View model", str(model.id))
     if kind == MessageKind.CHECKIN_OWNER_ALERT:
         fields = tuple(
@@ -575,6 +575,6 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             sections=(Section(fields=fields),) if fields else (),
             buttons=(view_model,),
         )
-    target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
+    target = await people_store.must_get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
     handed = f"handed the check-in about {model.name} to {target.display_name}" if target else f"said the check-in about {model.name} is not for them"
     return Message(title=f"{model.name}: check-in handed over", text=f"{person.display_name} ({unit.name}) {handed}.", buttons=(view_model,))

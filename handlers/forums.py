@@ -497,8 +497,8 @@ async def handle_cancel_prompt(session: AsyncSession, ctx: Context, value: str) 
     fs = await forum_store.get_session(session=session, session_id=int(value)) if value.isdigit() else None
     if fs is None or fs.status != "scheduled" or fs.starts_at <= ctx.now:
         return notice("That forum is not upcoming any more, so there is nothing to cancel.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     told = " Everyone who saw the announcement is told, and it cannot be undone." if fs.announced_at else " It cannot be undone."
     text = f"The {forum_title(unit)} on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)} will not take place.{told} The series goes on."
     buttons = (Button(ActionId.FORUM_CANCEL_CONFIRM, "Yes, cancel it", str(fs.id), Style.DANGER),)
@@ -512,8 +512,8 @@ async def handle_cancel(session: AsyncSession, ctx: Context, value: str) -> Repl
     fs = await forum_store.get_session(session=session, session_id=int(value), lock=True) if value.isdigit() else None
     if fs is None or fs.status != "scheduled" or fs.starts_at <= ctx.now:
         return notice("That forum is not upcoming any more, so there is nothing to cancel.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     await cancel_session(session, fs, ctx.now)
     await ensure_next_session(session, forum, unit, ctx.now)
     following = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
@@ -531,7 +531,7 @@ async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
     forum = await forum_store.get_forum(session=session, forum_id=int(value)) if value.isdigit() else None
     if forum is None or not forum.active:
         return notice("That forum series has already stopped.")
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     forum.from_config = False
     cancelled = await stop_series(session, forum, unit, ctx.now)
     return Reply(
@@ -560,8 +560,8 @@ async def _rsvp(session: AsyncSession, ctx: Context, value: str, response: str) 
     await forum_store.update_rsvp(session=session, session_id=fs.id, person_id=ctx.actor.id, response=response, at=ctx.now)
     if earlier is None or earlier.response != response:
         await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the counts, on every copy
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     starts = when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)
     if response == "going":
         return notice(f"See you at the {forum_title(unit)} on {starts}. The announcement has a calendar invite (.ics).", "You're going ✅")
@@ -679,8 +679,8 @@ async def _held_session(session: AsyncSession, ctx: Context, value: str) -> tupl
         return notice("That forum did not take place, so there are no notes to record.")
     if fs.starts_at > ctx.now:
         return notice("That forum has not started yet; record its notes once it has.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    return fs, await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    return fs, await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
 
 
 async def _notes(session: AsyncSession, ctx: Context, name: str) -> Reply:
@@ -784,7 +784,7 @@ async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> R
     if item is None:
         return notice("That action item no longer exists.")
     if not ctx.actor.is_lead and item.owner_id != ctx.actor.id:
-        owner = await people_store.get_person(session=session, person_id=item.owner_id)
+        owner = await people_store.must_get_person(session=session, person_id=item.owner_id)
         return notice(f"Only {owner.display_name} (its owner) or an ML lead can mark this action item done.")
     if item.done_at is None:
         item.done_at, item.done_by_id, item.next_followup_at = ctx.now, ctx.actor.id, None
@@ -796,8 +796,8 @@ async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> R
 async def action_item_view(session: AsyncSession, item, note: str = "") -> Message:
     """Return an action item as its owner sees it, with *Mark done* while it is open."""
     fs = await forum_store.get_session(session=session, session_id=item.session_id)
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     held = day(fs.starts_at.astimezone(zone(fs.timezone)).date())
     fields = (Field("From", f"{forum_title(unit)} of {held}"), Field("Due", day(item.due_on) if item.due_on else "no date set"))
     if item.done_at is not None:
@@ -843,8 +843,8 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     fs = await forum_store.get_session(session=session, session_id=subject_id)
     if fs is None:
         return None
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     reader = recipient.timezone if recipient else None
     items = await forum_store.list_agenda(session=session, session_id=fs.id)
     counts = await forum_store.count_rsvps(session=session, session_id=fs.id)
@@ -868,7 +868,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     if kind == MessageKind.FORUM_NOTES_PROMPT:
         title = f"How did the {forum_title(unit)} go?"
         if fs.notes is not None:
-            by = await people_store.get_person(session=session, person_id=fs.notes_by_id) if fs.notes_by_id else None
+            by = await people_store.must_get_person(session=session, person_id=fs.notes_by_id) if fs.notes_by_id else None
             return Message(title, f"✅ Notes recorded{' by ' + by.display_name if by else ''}; each action item's owner has been told.") if update else None
         if fs.status != "held":
             return None

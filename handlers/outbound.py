@@ -31,6 +31,6 @@ RENDERERS: dict[MessageKind, Renderer] = {
 
 async def handle_outbound(session: AsyncSession, message: OutboundMessage, policy: Policy, now) -> Message | None:
     """Return the view of an outbox message, or None when it no longer needs sending (or, if stale, rewriting)."""
-    recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+    recipient = await people_store.must_get_person(session=session, person_id=message.person_id) if message.person_id else None
     out = Outgoing(message.kind, message.subject_id, recipient, policy, now, update=message.status == Delivery.STALE)
     return await RENDERERS[message.kind](session, out)

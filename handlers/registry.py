@@ -146,7 +146,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
 async def reschedule_checkins(session: AsyncSession, model: MLModel, policy: Policy, now: datetime) -> None:
     """Set each stakeholder's next check-in of a model to its next due time after `now`, in their own zone."""
     for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
-        person = await people_store.get_person(session=session, person_id=link.person_id)
+        person = await people_store.must_get_person(session=session, person_id=link.person_id)
         link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
         session.add(link)
 

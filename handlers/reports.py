@@ -224,7 +224,7 @@ async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
     if kind == "checkin" and ref.isdigit():
         checkin = await checkin_store.get_checkin(session=session, checkin_id=int(ref))
         if checkin is not None:
-            model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+            model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
             return _open(await report_form(session, ctx, model, checkin_id=checkin.id))
     if kind == "model":
         return _open(await report_form(session, ctx, await picked_model(session, ref)))
@@ -262,7 +262,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     if ctx.request_id:
         earlier = await report_store.get_report_by_request(session=session, request_key=ctx.request_id)
         if earlier is not None:  # the same submission again (a retry): file once, answer the same
-            model = await portfolio_store.get_model(session=session, model_id=earlier.model_id)
+            model = await portfolio_store.must_get_model(session=session, model_id=earlier.model_id)
             return _receipt(earlier, model)
     model = await picked_model(session, values.get("model"))
     what = (values.get("what_happened") or "").strip()
@@ -329,7 +329,7 @@ async def _tell_on_filing(session: AsyncSession, report: FailureReport, model: M
     """Queue the owner's DM and, for a critical report, the unit's alert (or the leads', without a channel)."""
     rows = [dict(key=f"report:{report.id}:owner", kind=MessageKind.REPORT_NEW, subject_id=report.id, person_id=model.owner_id, not_before=ctx.now)]
     if report.impact == "critical":
-        unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+        unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
         if unit.channel:
             rows.append(
                 dict(key=f"report:{report.id}:critical", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, channel=unit.channel, not_before=ctx.now)
@@ -374,7 +374,7 @@ async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) 
     report = await report_store.get_report_by_code(session=session, code=normalized)
     if report is None:
         return notice(f"No report has the receipt code {quoted(code)}. Codes look like R-7KQM-3XPA.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     tz = person_zone(ctx.actor, ctx.policy)
     fields = [
@@ -410,8 +410,8 @@ async def report_view(
     session: AsyncSession, report: FailureReport, viewer: Person | None, policy: Policy, *, show_reporter: bool, buttons: bool, title: str = ""
 ) -> Message:
     """Return a report with its details and history; the reporter is named only when `show_reporter`."""
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     ids = {i for i in (report.reporter_id, report.assignee_id, *(e.actor_id for e in events)) if i}
     people = {p.id: p for p in await people_store.list_people(session=session, ids=sorted(ids))}
@@ -467,7 +467,7 @@ async def handle_view(session: AsyncSession, ctx: Context, value: str) -> Reply:
     report = await report_store.get_report(session=session, report_id=int(value)) if value.isdigit() else None
     if report is None:
         return notice("That report no longer exists.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     if ctx.actor.id is None or not await can_see_model(session, ctx, model):
         return notice(f"That report is about {model.name}, which belongs to a unit you are not part of. Its reporter can follow it with the receipt code.")
     allowed = may_change(ctx, model)
@@ -510,9 +510,9 @@ async def _report_for_change(session: AsyncSession, ctx: Context, report_id: str
     report = await report_store.get_report(session=session, report_id=int(report_id), lock=True) if report_id.isdigit() else None
     if report is None:
         return notice("That report no longer exists.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     if not may_change(ctx, model):
-        owner = await people_store.get_person(session=session, person_id=model.owner_id)
+        owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
         return notice(f"Only ML leads and the model's owner ({owner.display_name}) can change a report's state. You can add to it by filing another report.")
     return report, model
 
@@ -534,7 +534,7 @@ async def handle_move(session: AsyncSession, ctx: Context, value: str) -> Reply:
     if target == Status.OPEN:
         await _move(session, ctx, report, model, Status.OPEN, note="reopened", in_place=True)
         return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True), ReplyMode.REPLACE)
-    assignee = await people_store.get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
+    assignee = await people_store.must_get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
     return Reply(update_form(report, model, target, assignee or (ctx.actor if target == Status.TRIAGED else None)), ReplyMode.FORM)
 
 
@@ -558,7 +558,7 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         if error:
             errors["assignee"] = error
     elif report.assignee_id:
-        assignee = await people_store.get_person(session=session, person_id=report.assignee_id)
+        assignee = await people_store.must_get_person(session=session, person_id=report.assignee_id)
     root = (values.get("root_cause") or "").strip() or None
     analysis = (values.get("analysis") or "").strip() or None
     resolution = (values.get("resolution") or "").strip() or None
@@ -647,8 +647,8 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
         report = await report_store.get_report(session=session, report_id=event.report_id) if event else None
         if report is None:
             return None
-        model = await portfolio_store.get_model(session=session, model_id=report.model_id)
-        actor = await people_store.get_person(session=session, person_id=event.actor_id) if event.actor_id else None
+        model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
+        actor = await people_store.must_get_person(session=session, person_id=event.actor_id) if event.actor_id else None
         text = f"Your report about {model.name} ({report.receipt_code}) {STATUS_NEWS[Status(event.to_status)]}"
         text += f", moved by {actor.display_name}." if actor else "."
         if event.note:
@@ -657,7 +657,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     report = await report_store.get_report(session=session, report_id=subject_id)
     if report is None:
         return None
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     status = Status(report.status)
     if kind == MessageKind.REPORT_CRITICAL:
         fields = (

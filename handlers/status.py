@@ -215,8 +215,8 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
     if not await can_see_model(session, ctx, model):
         return notice(f"{model.name} belongs to a unit you are not part of, so its details are not shown to you. An ML lead can tell you more.")
     tz = person_zone(ctx.actor, ctx.policy)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
-    owner = await people_store.get_person(session=session, person_id=model.owner_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
+    owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
     stakeholders = await portfolio_store.list_stakeholders(session=session, model_id=model.id)
     next_due = await portfolio_store.get_next_due_for_model(session=session, model_id=model.id)
     status = model.health if model.status == "active" else f"retired {day(model.retired_at.date()) if model.retired_at else ''}".strip()

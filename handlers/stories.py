@@ -119,16 +119,16 @@ async def handle_from_checkin(session: AsyncSession, ctx: Context, value: str) -
     checkin = await checkin_store.get_checkin(session=session, checkin_id=int(value)) if value.isdigit() else None
     if checkin is None or checkin.answer != Answer.WORKS:
         return notice("Only a “works well” answer can become a story.")
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    person = await people_store.get_person(session=session, person_id=checkin.person_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    person = await people_store.must_get_person(session=session, person_id=checkin.person_id)
     return await _form_reply(session, ctx, model=model, contributors=[person], change=checkin.comment or "", state=f"checkin:{checkin.id}")
 
 
 async def _may_review(session: AsyncSession, ctx: Context, story: SuccessStory) -> MLModel | Reply:
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
     if ctx.actor.is_lead or ctx.actor.id == model.owner_id:
         return model
-    owner = await people_store.get_person(session=session, person_id=model.owner_id)
+    owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
     return notice(f"Only ML leads and the model's owner ({owner.display_name}) can approve, edit or decline its stories.")
 
 
@@ -220,8 +220,8 @@ def _mentions(people) -> tuple[Mention, ...]:
 
 async def story_view(session: AsyncSession, story: SuccessStory) -> Message:
     """Return a story as it is posted: headline, what changed, impact, and the people it credits."""
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     contributors = await story_store.list_contributors(session=session, story_id=story.id)
     fields = [Field("Model", model.name), Field("Unit", unit.name)]
     if story.impact_metric:
@@ -235,7 +235,7 @@ async def story_view(session: AsyncSession, story: SuccessStory) -> Message:
 async def review_view(session: AsyncSession, story: SuccessStory, note: str = "") -> Message:
     """Return a story with its review state and, while pending, the Approve / Edit / Decline buttons."""
     view = await story_view(session, story)
-    submitter = await people_store.get_person(session=session, person_id=story.submitted_by_id) if story.submitted_by_id else None
+    submitter = await people_store.must_get_person(session=session, person_id=story.submitted_by_id) if story.submitted_by_id else None
     state = {
         "pending": f"Submitted by {submitter.display_name if submitter else 'someone'}; waiting for approval.",
         "approved": "✅ Approved and posted.",
@@ -358,7 +358,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
         return await review_view(session, story) if update or story.status == "pending" else None
     if kind == MessageKind.STORY_POST:
         return await story_view(session, story) if story.status == "approved" else None
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
     if kind == MessageKind.STORY_FEATURED:
         if story.status != "approved":
             return None

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.common import dialect, insert_ignoring_conflict
+from storage.common import dialect, get_referenced, insert_ignoring_conflict
 from storage.models import ActionItem, AgendaItem, BusinessUnit, ForumRSVP, ForumSession, ForumTopic, Person, ReviewForum
 
 
@@ -35,6 +35,11 @@ async def list_upcoming_sessions(
 async def get_forum(*, session: AsyncSession, forum_id: int) -> ReviewForum | None:
     """Get a forum series by id."""
     return await session.get(ReviewForum, forum_id)
+
+
+async def must_get_forum(*, session: AsyncSession, forum_id: int) -> ReviewForum:
+    """Get the forum series a session belongs to; raise MissingRow if it is gone."""
+    return await get_referenced(session, ReviewForum, forum_id)
 
 
 async def get_forum_for_unit(*, session: AsyncSession, unit_id: int) -> ReviewForum | None:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.common import dialect, insert_ignoring_conflict
+from storage.common import dialect, get_referenced, insert_ignoring_conflict
 from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder, StakeholderChoice
 
 OPEN_REPORT_STATES = ("open", "triaged", "analysing")
@@ -20,6 +20,11 @@ OPEN_REPORT_STATES = ("open", "triaged", "analysing")
 async def get_model(*, session: AsyncSession, model_id: int) -> MLModel | None:
     """Get a model by id."""
     return await session.get(MLModel, model_id)
+
+
+async def must_get_model(*, session: AsyncSession, model_id: int) -> MLModel:
+    """Get the model a foreign key names (a check-in's, a report's, a story's); raise MissingRow if it is gone."""
+    return await get_referenced(session, MLModel, model_id)
 
 
 async def get_model_by_key(*, session: AsyncSession, key: str) -> MLModel | None:
