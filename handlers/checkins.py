@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,6 +98,12 @@ def answer_buttons(checkin_id: int, *, snooze: bool, changing: bool = False) -> 
     return buttons + ((Button(ActionId.CHECKIN_SNOOZE, "Remind me tomorrow", value),) if snooze else ()) + (report,)
 
 
+def recorded_answer(checkin: CheckIn) -> Answer:
+    """Return the answer of a check-in that has one (answered, or being given details)."""
+    assert checkin.answer is not None, "only an answered check-in is shown or edited as answered"
+    return Answer(checkin.answer)
+
+
 def checkin_view(
     checkin: CheckIn, model: MLModel, recipient: Person, tz: ZoneInfo, now: datetime, note: str = "", reassigned_to: Person | None = None
 ) -> Message:
@@ -126,7 +133,7 @@ def checkin_view(
             text += f"\nSnoozed: I'll ask again {when(checkin.snoozed_until, tz)}."
         return Message(title, text, buttons=answer_buttons(checkin.id, snooze=checkin.snoozed_until is None), footer=footer)
     if checkin.status == "answered":
-        text = f"{lead}✅ Recorded: {ANSWER_LABELS[Answer(checkin.answer)]}, by {recipient.display_name}, {when(checkin.answered_at, tz)}."
+        text = f"{lead}✅ Recorded: {ANSWER_LABELS[recorded_answer(checkin)]}, by {recipient.display_name}, {when(checkin.answered_at, tz)}."
         buttons = [Button(ActionId.CHECKIN_DETAILS, "Edit details" if details else "Add details", cid)]
         report = Button(ActionId.REPORT_OPEN, "Report a problem", f"checkin:{cid}")
         if checkin.answer in ALERT_ANSWERS:
@@ -191,7 +198,7 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     if checkin.status == "answered" and not value.endswith(CHANGING):
         # An answer button on an older copy of the question: the answer is only ever changed on purpose.
-        recorded = ANSWER_LABELS[Answer(checkin.answer)]
+        recorded = ANSWER_LABELS[recorded_answer(checkin)]
         note = f"You already answered “{recorded}”, so “{ANSWER_LABELS[answer]}” was not recorded. Press Change answer to change it."
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now, note=note), ReplyMode.REPLACE)
     if checkin.status == "answered" and ctx.now >= checkin.period_ends_at:
@@ -243,7 +250,7 @@ async def handle_change(session: AsyncSession, ctx: Context, value: str) -> Repl
     view = await render_checkin(session, checkin, ctx.policy, ctx.now)
     if checkin.status != "answered" or ctx.now >= checkin.period_ends_at:
         return Reply(view, ReplyMode.REPLACE)
-    label = ANSWER_LABELS[Answer(checkin.answer)]
+    label = ANSWER_LABELS[recorded_answer(checkin)]
     text = f"You answered: {label}. Pick the answer that is true now; the earlier one stays in the history."
     return Reply(Message(view.title, text, buttons=answer_buttons(checkin.id, snooze=False, changing=True), footer=view.footer), ReplyMode.REPLACE)
 
@@ -317,7 +324,7 @@ async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str
         session.add(
             CheckInAnswer(
                 checkin_id=checkin.id,
-                answer=checkin.answer,
+                answer=recorded_answer(checkin),
                 business_change=change,
                 satisfaction=satisfaction,
                 comment=comment,
@@ -452,7 +459,7 @@ async def add_stakeholder(session: AsyncSession, model: MLModel, person: Person,
     await portfolio_store.create_stakeholder(session=session, model_id=model.id, person_id=person.id, next_due_at=due)
 
 
-def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict:
+def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict[str, Any]:
     """Return the outbox row that asks a check-in's question."""
     return dict(key=f"checkin:{checkin_id}:ask", kind=MessageKind.CHECKIN_ASK, subject_id=checkin_id, person_id=person_id, not_before=now)
 
@@ -522,7 +529,7 @@ async def handle_away_submit(session: AsyncSession, ctx: Context, state: str, va
 
 async def handle_set_away(session: AsyncSession, ctx: Context, until: date | None) -> Reply:
     """Mark the actor away until `until` (inclusive), or back when None."""
-    person = await people_store.get_person(session=session, person_id=ctx.actor.id)
+    person = await people_store.must_get_person(session=session, person_id=ctx.actor.id)
     today = ctx.now.astimezone(person_zone(person, ctx.policy)).date()
     if until is not None and until < today:
         return notice(f"{day(until)} is in the past. Give a date from today on, e.g. /mlpulse away until {today + timedelta(days=7)}.")
@@ -568,8 +575,8 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             Field(label, value) for label, value in (("What changed in their business", checkin.business_change), ("Comment", checkin.comment)) if value
         )
         return Message(
-            title=f"{model.name}: {ANSWER_LABELS[Answer(checkin.answer)]}" if checkin.answer else model.name,
-            text=f"{person.display_name} ({unit.name}) answered this period's check-in: {ANSWER_LABELS[Answer(checkin.answer)]}."
+            title=f"{model.name}: {ANSWER_LABELS[recorded_answer(checkin)]}" if checkin.answer else model.name,
+            text=f"{person.display_name} ({unit.name}) answered this period's check-in: {ANSWER_LABELS[recorded_answer(checkin)]}."
             if checkin.answer
             else f"{person.display_name} ({unit.name}) changed their answer.",
             sections=(Section(fields=fields),) if fields else (),

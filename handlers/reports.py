@@ -154,7 +154,10 @@ class ChatMessage:
 
 def new_receipt_code() -> str:
     """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
-    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
+
+    def pick() -> str:
+        return "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+
     return f"R-{pick()}-{pick()}"
 
 
@@ -176,7 +179,7 @@ async def report_form(
             "This report links to the message you chose, unless you file it anonymously: an anonymous report keeps no link, "
             "but it may quote the message's text."
         )
-    state = {"checkin": checkin_id}
+    state: dict[str, int | str | None] = {"checkin": checkin_id}
     if about is not None:
         state["about"] = "private" if about.private else "public"
     if about is not None and not about.private:
@@ -195,7 +198,7 @@ async def report_form(
             hint="Nothing about you is stored, not even in logs. You get a receipt code to follow the report.",
         ),
     ]
-    if quote:
+    if quote and about is not None:
         inputs.append(Input("quote", "Quote the message's text in the report", InputKind.CHECKBOX, required=False, hint=f"“{_clip(about.text, 140)}”"))
     return Form(
         form=FormId.REPORT,
@@ -262,8 +265,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     if ctx.request_id:
         earlier = await report_store.get_report_by_request(session=session, request_key=ctx.request_id)
         if earlier is not None:  # the same submission again (a retry): file once, answer the same
-            model = await portfolio_store.must_get_model(session=session, model_id=earlier.model_id)
-            return _receipt(earlier, model)
+            return _receipt(earlier, await portfolio_store.must_get_model(session=session, model_id=earlier.model_id))
     model = await picked_model(session, values.get("model"))
     what = (values.get("what_happened") or "").strip()
     since_text = (values.get("since") or "").strip()
@@ -291,7 +293,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         errors["frequency"] = "Choose how often it happens."
     if not anonymous and ctx.actor.id is None and "anonymous" not in errors:
         errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
-    if errors:
+    if errors or model is None:  # no model only with an error beside its field
         about = ChatMessage(meta["about"] == "private", meta.get("link"), meta.get("quote", "")) if meta.get("about") else None
         form = await report_form(session, ctx, model, checkin_id=meta.get("checkin"), about=about)
         return form_errors(form, errors, values)
@@ -579,10 +581,10 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         return form_errors(update_form(report, model, target, assignee), errors, values)
 
     changes = []
-    newly_assigned = assignee is not None and assignee.id != report.assignee_id
+    newly_assigned = assignee if assignee is not None and assignee.id != report.assignee_id else None
     if newly_assigned:
-        changes.append(f"assigned to {assignee.display_name}")
-        report.assignee_id = assignee.id
+        changes.append(f"assigned to {newly_assigned.display_name}")
+        report.assignee_id = newly_assigned.id
     if root != report.root_cause and root:
         changes.append(f"root cause: {_label(ROOT_CAUSES, root)}")
     report.root_cause, report.analysis = root or report.root_cause, analysis
@@ -593,13 +595,13 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Nothing changed")
         return Reply(view, ReplyMode.EPHEMERAL)
     event = await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
-    if newly_assigned and assignee.id != ctx.actor.id:
+    if newly_assigned and newly_assigned.id != ctx.actor.id:
         await delivery_store.create_message(
             session=session,
             key=f"report:{report.id}:event:{event.id}:assigned",
             kind=MessageKind.REPORT_ASSIGNED,
             subject_id=report.id,
-            person_id=assignee.id,
+            person_id=newly_assigned.id,
             not_before=ctx.now,
         )
     # Every message showing the report is rewritten in place (see `_move`): the answer is just what happened.
@@ -645,7 +647,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     if kind == MessageKind.REPORT_CHANGED:
         event = await report_store.get_event(session=session, event_id=subject_id)
         report = await report_store.get_report(session=session, report_id=event.report_id) if event else None
-        if report is None:
+        if event is None or report is None:
             return None
         model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
         actor = await people_store.must_get_person(session=session, person_id=event.actor_id) if event.actor_id else None

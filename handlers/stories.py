@@ -9,7 +9,8 @@ A lead can turn a "works well" check-in answer with a comment into a story draft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from handlers.context import Context, Outgoing
 from handlers.health import Answer
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_people
 from handlers.text import too_long
-from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -37,7 +38,7 @@ DECLINE_LIMIT = 1000
 
 
 def story_form(
-    choices,
+    choices: tuple[Choice, ...],
     *,
     story: SuccessStory | None = None,
     model: MLModel | None = None,
@@ -91,7 +92,7 @@ def story_form(
     )
 
 
-async def _form_reply(session: AsyncSession, ctx: Context, **kwargs) -> Reply:
+async def _form_reply(session: AsyncSession, ctx: Context, **kwargs: Any) -> Reply:
     choices = await model_choices(session, ctx, kwargs.get("model"))
     if not choices:
         return notice("There are no active models in mlpulse yet, so there is no story to tell.")
@@ -171,7 +172,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         errors.setdefault(
             "impact_metric" if metric else "impact_value", "Give both the metric and its value, or neither: clear this one too, or fill in the other."
         )
-    if errors:
+    if errors or model is None:  # no model only with an error beside its field
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)
         return form_errors(form, errors, values)
     if story is not None:
@@ -214,7 +215,7 @@ def _submitted(story: SuccessStory) -> Reply:
     return notice(f"Thank you! “{story.headline}” is waiting for approval; you will hear when it is posted.", "Story submitted")
 
 
-def _mentions(people) -> tuple[Mention, ...]:
+def _mentions(people: Iterable[Person]) -> tuple[Mention, ...]:
     return tuple(Mention(p.id, p.display_name) for p in people)
 
 
@@ -241,7 +242,7 @@ async def review_view(session: AsyncSession, story: SuccessStory, note: str = ""
         "approved": "✅ Approved and posted.",
         "declined": f"Declined{': ' + story.decline_reason if story.decline_reason else '.'}",
     }[story.status]
-    buttons = ()
+    buttons: tuple[Button, ...] = ()
     if story.status == "pending":
         sid = str(story.id)
         buttons = (

@@ -77,6 +77,11 @@ async def get_session(*, session: AsyncSession, session_id: int, lock: bool = Fa
     return await session.get(ForumSession, session_id, with_for_update=True if lock else None)
 
 
+async def must_get_session(*, session: AsyncSession, session_id: int) -> ForumSession:
+    """Get the forum session an action item or agenda item belongs to; raise MissingRow if it is gone."""
+    return await get_referenced(session, ForumSession, session_id)
+
+
 async def get_next_session(*, session: AsyncSession, forum_id: int, after: datetime) -> ForumSession | None:
     """Get a forum's next scheduled session that has not ended by `after`."""
     query = (
