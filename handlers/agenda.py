@@ -190,4 +190,5 @@ def to_ics(fs: ForumSession, unit: BusinessUnit, items: Sequence[AgendaItem], *,
     year = fs.starts_at.year
     calendar.add_component(Timezone.from_tzinfo(tz, tzid=fs.timezone, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1)))
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

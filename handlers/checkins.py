@@ -466,19 +466,21 @@ def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict[str, Any]:
 
 async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
     """List the actor's open check-ins, each with its answer buttons."""
+    return Reply(await my_checkins_view(session, ctx), ReplyMode.EPHEMERAL)
+
+
+async def my_checkins_view(session: AsyncSession, ctx: Context) -> Message:
+    """Return the actor's open check-ins, each with its answer buttons, and whether they are away."""
     pending = await checkin_store.list_pending_checkins(session=session, person_id=ctx.actor.id)
     tz = person_zone(ctx.actor, ctx.policy)
     away = ""
     if ctx.actor.away_until and ctx.actor.away_until >= ctx.now.astimezone(tz).date():
         away = f"You are away until {day(ctx.actor.away_until)}; new check-ins are skipped and reminders wait until then."
     if not pending:
-        return Reply(
-            Message(
-                "Your check-ins",
-                "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
-                buttons=(Button(ActionId.AWAY_SET, "Set away dates"),),
-            ),
-            ReplyMode.EPHEMERAL,
+        return Message(
+            "Your check-ins",
+            "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
+            buttons=(Button(ActionId.AWAY_SET, "Set away dates"),),
         )
     sections = tuple(
         Section(
@@ -488,10 +490,7 @@ async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
         for checkin, model in pending
     )
     intro = f"{plural(len(pending), 'check-in')} waiting for your answer."
-    return Reply(
-        Message("Your check-ins", "\n".join(t for t in (intro, away) if t), sections=sections, buttons=(Button(ActionId.AWAY_SET, "Set away dates"),)),
-        ReplyMode.EPHEMERAL,
-    )
+    return Message("Your check-ins", "\n".join(t for t in (intro, away) if t), sections=sections, buttons=(Button(ActionId.AWAY_SET, "Set away dates"),))
 
 
 def away_form(current: date | None) -> Form:
