@@ -574,8 +574,8 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             Field(label, value) for label, value in (("What changed in their business", checkin.business_change), ("Comment", checkin.comment)) if value
         )
         return Message(
-            title=f"{model.name}: {ANSWER_LABELS[recorded_answer(checkin)]}" if checkin.answer else model.name,
-            text=f"{person.display_name} ({unit.name}) answered this period's check-in: {ANSWER_LABELS[recorded_answer(checkin)]}."
+            title=f"{model.name}: {ANSWER_LABELS[Answer(checkin.answer)]}" if checkin.answer else model.name,
+            text=f"{person.display_name} ({unit.name}) answered this period's check-in: {ANSWER_LABELS[Answer(checkin.answer)]}."
             if checkin.answer
             else f"{person.display_name} ({unit.name}) changed their answer.",
             sections=(Section(fields=fields),) if fields else (),

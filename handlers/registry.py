@@ -57,7 +57,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     moved: set[int] = set()
     for p in decl.people:
         person = people.get(p.key)
-        values: dict[str, Any] = dict(display_name=p.name, email=p.email, timezone=p.timezone or workspace_tz, is_lead=p.key in leads, declared=True)
+        values = dict[str, Any](display_name=p.name, email=p.email, timezone=p.timezone or workspace_tz, is_lead=p.key in leads, declared=True)
         if person is None:
             person = people[p.key] = Person(key=p.key, created_at=now, updated_at=now, **values)
             report.created.append(f"person {p.key}")
