@@ -17,10 +17,10 @@ demo: $(STAMP)  ## the bot on its embedded default: SQLite and the shell
 test: $(STAMP)  ## the whole test suite (PostgreSQL too when MLPULSE_TEST_DATABASE_URL is set)
 	$(VENV)/bin/pytest $(ARGS)
 
-lint: $(STAMP)  ## ruff's checks and its formatting over the whole tree, and mypy on storage/
+lint: $(STAMP)  ## ruff's checks and its formatting over the whole tree, and mypy on storage/ and handlers/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy storage
+	$(VENV)/bin/mypy storage handlers
 
 bench: $(STAMP)  ## the benchmarks of BENCHMARKS.md
 	$(VENV)/bin/python -m bench.run $(ARGS)

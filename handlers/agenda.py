@@ -62,11 +62,11 @@ async def build_agenda(session: AsyncSession, fs: ForumSession, forum: ReviewFor
 
     reports = await report_store.list_open_reports_for_units(session=session, unit_ids=[unit.id], limit=ROWS)
     for report, model in reports:
-        since = day(report.created_at.astimezone(zone(fs.timezone)).date())
+        filed = day(report.created_at.astimezone(zone(fs.timezone)).date())
         add(
             "report",
             report.id,
-            f"{IMPACT_EMOJI.get(report.impact, '')} {report.impact} · {model.name}: {_short(report.what_happened)} ({report.status}, filed {since})",
+            f"{IMPACT_EMOJI.get(report.impact, '')} {report.impact} · {model.name}: {_short(report.what_happened)} ({report.status}, filed {filed})",
         )
     if len(reports) == ROWS:
         more("report", await report_store.count_open_reports_for_units(session=session, unit_ids=[unit.id]), ROWS, "open report")
@@ -190,4 +190,5 @@ def to_ics(fs: ForumSession, unit: BusinessUnit, items: Sequence[AgendaItem], *,
     year = fs.starts_at.year
     calendar.add_component(Timezone.from_tzinfo(tz, tzid=fs.timezone, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1)))
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,6 +98,12 @@ def answer_buttons(checkin_id: int, *, snooze: bool, changing: bool = False) -> 
     return buttons + ((Button(ActionId.CHECKIN_SNOOZE, "Remind me tomorrow", value),) if snooze else ()) + (report,)
 
 
+def recorded_answer(checkin: CheckIn) -> Answer:
+    """Return the answer of a check-in that has one (answered, or being given details)."""
+    assert checkin.answer is not None, "only an answered check-in is shown or edited as answered"
+    return Answer(checkin.answer)
+
+
 def checkin_view(
     checkin: CheckIn, model: MLModel, recipient: Person, tz: ZoneInfo, now: datetime, note: str = "", reassigned_to: Person | None = None
 ) -> Message:
@@ -126,7 +133,7 @@ def checkin_view(
             text += f"\nSnoozed: I'll ask again {when(checkin.snoozed_until, tz)}."
         return Message(title, text, buttons=answer_buttons(checkin.id, snooze=checkin.snoozed_until is None), footer=footer)
     if checkin.status == "answered":
-        text = f"{lead}✅ Recorded: {ANSWER_LABELS[Answer(checkin.answer)]}, by {recipient.display_name}, {when(checkin.answered_at, tz)}."
+        text = f"{lead}✅ Recorded: {ANSWER_LABELS[recorded_answer(checkin)]}, by {recipient.display_name}, {when(checkin.answered_at, tz)}."
         buttons = [Button(ActionId.CHECKIN_DETAILS, "Edit details" if details else "Add details", cid)]
         report = Button(ActionId.REPORT_OPEN, "Report a problem", f"checkin:{cid}")
         if checkin.answer in ALERT_ANSWERS:
@@ -151,11 +158,11 @@ def checkin_view(
 
 async def render_checkin(session: AsyncSession, checkin: CheckIn, policy: Policy, now: datetime, note: str = "") -> Message:
     """Load what a check-in's view needs and return the view."""
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    recipient = await people_store.get_person(session=session, person_id=checkin.person_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    recipient = await people_store.must_get_person(session=session, person_id=checkin.person_id)
     target = None
     if checkin.reassigned_to_id:
-        target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id)
+        target = await people_store.must_get_person(session=session, person_id=checkin.reassigned_to_id)
     return checkin_view(checkin, model, recipient, person_zone(recipient, policy), now, note, target)
 
 
@@ -166,7 +173,7 @@ async def _own_checkin(session: AsyncSession, ctx: Context, value: str) -> Check
     if checkin is None:
         return notice("That check-in no longer exists.")
     if checkin.person_id != ctx.actor.id:
-        owner = await people_store.get_person(session=session, person_id=checkin.person_id)
+        owner = await people_store.must_get_person(session=session, person_id=checkin.person_id)
         return notice(f"This check-in was sent to {owner.display_name}; only they can answer it.")
     return checkin
 
@@ -176,7 +183,7 @@ async def _own_checkin_and_model(session: AsyncSession, ctx: Context, value: str
     checkin = await _own_checkin(session, ctx, value)
     if isinstance(checkin, Reply):
         return checkin
-    return checkin, await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    return checkin, await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
 
 
 async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer: Answer) -> Reply:
@@ -191,7 +198,7 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now), ReplyMode.REPLACE)
     if checkin.status == "answered" and not value.endswith(CHANGING):
         # An answer button on an older copy of the question: the answer is only ever changed on purpose.
-        recorded = ANSWER_LABELS[Answer(checkin.answer)]
+        recorded = ANSWER_LABELS[recorded_answer(checkin)]
         note = f"You already answered “{recorded}”, so “{ANSWER_LABELS[answer]}” was not recorded. Press Change answer to change it."
         return Reply(await render_checkin(session, checkin, ctx.policy, ctx.now, note=note), ReplyMode.REPLACE)
     if checkin.status == "answered" and ctx.now >= checkin.period_ends_at:
@@ -221,7 +228,7 @@ async def handle_answer(session: AsyncSession, ctx: Context, value: str, answer:
     checkin.closed_at = checkin.closed_at or ctx.now
     session.add(checkin)
     await live.changed(session, Subject.CHECKIN, checkin.id, ctx.now, replacing=ctx)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
     await refresh_model_health(session, model, ctx.now)
     if answer in ALERT_ANSWERS and previous not in ALERT_ANSWERS:
         await delivery_store.create_message(
@@ -243,7 +250,7 @@ async def handle_change(session: AsyncSession, ctx: Context, value: str) -> Repl
     view = await render_checkin(session, checkin, ctx.policy, ctx.now)
     if checkin.status != "answered" or ctx.now >= checkin.period_ends_at:
         return Reply(view, ReplyMode.REPLACE)
-    label = ANSWER_LABELS[Answer(checkin.answer)]
+    label = ANSWER_LABELS[recorded_answer(checkin)]
     text = f"You answered: {label}. Pick the answer that is true now; the earlier one stays in the history."
     return Reply(Message(view.title, text, buttons=answer_buttons(checkin.id, snooze=False, changing=True), footer=view.footer), ReplyMode.REPLACE)
 
@@ -317,7 +324,7 @@ async def handle_followup_submit(session: AsyncSession, ctx: Context, state: str
         session.add(
             CheckInAnswer(
                 checkin_id=checkin.id,
-                answer=checkin.answer,
+                answer=recorded_answer(checkin),
                 business_change=change,
                 satisfaction=satisfaction,
                 comment=comment,
@@ -452,26 +459,28 @@ async def add_stakeholder(session: AsyncSession, model: MLModel, person: Person,
     await portfolio_store.create_stakeholder(session=session, model_id=model.id, person_id=person.id, next_due_at=due)
 
 
-def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict:
+def ask_row(checkin_id: int, person_id: int, now: datetime) -> dict[str, Any]:
     """Return the outbox row that asks a check-in's question."""
     return dict(key=f"checkin:{checkin_id}:ask", kind=MessageKind.CHECKIN_ASK, subject_id=checkin_id, person_id=person_id, not_before=now)
 
 
 async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
     """List the actor's open check-ins, each with its answer buttons."""
+    return Reply(await my_checkins_view(session, ctx), ReplyMode.EPHEMERAL)
+
+
+async def my_checkins_view(session: AsyncSession, ctx: Context) -> Message:
+    """Return the actor's open check-ins, each with its answer buttons, and whether they are away."""
     pending = await checkin_store.list_pending_checkins(session=session, person_id=ctx.actor.id)
     tz = person_zone(ctx.actor, ctx.policy)
     away = ""
     if ctx.actor.away_until and ctx.actor.away_until >= ctx.now.astimezone(tz).date():
         away = f"You are away until {day(ctx.actor.away_until)}; new check-ins are skipped and reminders wait until then."
     if not pending:
-        return Reply(
-            Message(
-                "Your check-ins",
-                "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
-                buttons=(Button(ActionId.AWAY_SET, "Set away dates"),),
-            ),
-            ReplyMode.EPHEMERAL,
+        return Message(
+            "Your check-ins",
+            "\n".join(t for t in ("Nothing is waiting for you. Thank you!", away) if t),
+            buttons=(Button(ActionId.AWAY_SET, "Set away dates"),),
         )
     sections = tuple(
         Section(
@@ -481,10 +490,7 @@ async def handle_my_checkins(session: AsyncSession, ctx: Context) -> Reply:
         for checkin, model in pending
     )
     intro = f"{plural(len(pending), 'check-in')} waiting for your answer."
-    return Reply(
-        Message("Your check-ins", "\n".join(t for t in (intro, away) if t), sections=sections, buttons=(Button(ActionId.AWAY_SET, "Set away dates"),)),
-        ReplyMode.EPHEMERAL,
-    )
+    return Message("Your check-ins", "\n".join(t for t in (intro, away) if t), sections=sections, buttons=(Button(ActionId.AWAY_SET, "Set away dates"),))
 
 
 def away_form(current: date | None) -> Form:
@@ -522,7 +528,7 @@ async def handle_away_submit(session: AsyncSession, ctx: Context, state: str, va
 
 async def handle_set_away(session: AsyncSession, ctx: Context, until: date | None) -> Reply:
     """Mark the actor away until `until` (inclusive), or back when None."""
-    person = await people_store.get_person(session=session, person_id=ctx.actor.id)
+    person = await people_store.must_get_person(session=session, person_id=ctx.actor.id)
     today = ctx.now.astimezone(person_zone(person, ctx.policy)).date()
     if until is not None and until < today:
         return notice(f"{day(until)} is in the past. Give a date from today on, e.g. /mlpulse away until {today + timedelta(days=7)}.")
@@ -559,9 +565,9 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             return None
         note = CHECKIN_NOTES.get(kind, "").format(sent=checkin.reminders_sent, most=policy.max_reminders)
         return await render_checkin(session, checkin, policy, now, note=note)
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    person = await people_store.get_person(session=session, person_id=checkin.person_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    person = await people_store.must_get_person(session=session, person_id=checkin.person_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     view_model = Button(ActionId.STATUS_MODEL, "View model", str(model.id))
     if kind == MessageKind.CHECKIN_OWNER_ALERT:
         fields = tuple(
@@ -575,6 +581,6 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
             sections=(Section(fields=fields),) if fields else (),
             buttons=(view_model,),
         )
-    target = await people_store.get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
+    target = await people_store.must_get_person(session=session, person_id=checkin.reassigned_to_id) if checkin.reassigned_to_id else None
     handed = f"handed the check-in about {model.name} to {target.display_name}" if target else f"said the check-in about {model.name} is not for them"
     return Message(title=f"{model.name}: check-in handed over", text=f"{person.display_name} ({unit.name}) {handed}.", buttons=(view_model,))

@@ -8,6 +8,7 @@ into the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -41,7 +42,7 @@ class CadenceDecl(Strict):
 
     @field_validator("on")
     @classmethod
-    def _on(cls, value, info: ValidationInfo):
+    def _on(cls, value: str | int | list[str] | None, info: ValidationInfo) -> str | int | list[str] | None:
         if value is not None and "every" in info.data:
             parse_on(value, parse_every(info.data["every"])[1])
         return value
@@ -177,9 +178,13 @@ class PortfolioDecl(Strict):
     models: list[ModelDecl] = []
 
 
-def find_reference_errors(decl: PortfolioDecl) -> list[tuple[tuple, str]]:
+# Where a problem is in app.yaml, as pydantic writes it: ("models", 2, "owner").
+Location = tuple[str | int, ...]
+
+
+def find_reference_errors(decl: PortfolioDecl) -> list[tuple[Location, str]]:
     """Return (location, message) for every duplicate or dangling reference in a declaration."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[tuple[Location, str]] = []
     people = {p.key for p in decl.people}
     units = {u.name.lower() for u in decl.units}
 
@@ -187,7 +192,7 @@ def find_reference_errors(decl: PortfolioDecl) -> list[tuple[tuple, str]]:
         listed = sorted(people)
         return ", ".join(listed[:8]) + (" …" if len(listed) > 8 else "") if listed else "none"
 
-    def duplicates(items, name, attr):
+    def duplicates(items: Sequence[BaseModel], name: str, attr: str) -> None:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             value = getattr(item, attr)
@@ -204,7 +209,7 @@ def find_reference_errors(decl: PortfolioDecl) -> list[tuple[tuple, str]]:
     duplicates(decl.units, "units", "name")
     duplicates(decl.models, "models", "key")
 
-    def person(loc: tuple, key: str) -> None:
+    def person(loc: Location, key: str) -> None:
         if key not in people:
             problems.append((loc, f"unknown person {key!r}; declared people: {known_people()}"))
 

@@ -71,7 +71,8 @@ def next_digest_at(policy: Policy, now: datetime) -> datetime | None:
     """Return the next moment of the digest cron after `now`, or None without a digest channel."""
     if not policy.digest_channel:
         return None
-    return _trigger(policy.digest_cron, policy.timezone).get_next_fire_time(None, now + timedelta(seconds=1))
+    moment: datetime | None = _trigger(policy.digest_cron, policy.timezone).get_next_fire_time(None, now + timedelta(seconds=1))
+    return moment
 
 
 def week_key(moment: datetime, policy: Policy) -> str:
@@ -82,22 +83,23 @@ def week_key(moment: datetime, policy: Policy) -> str:
 
 async def handle_digest_due(session: AsyncSession, policy: Policy, now: datetime, batch: int = BATCH) -> TickReport:
     """Claim and queue this week's digest if its moment has passed and nobody claimed it yet."""
-    moment = digest_moment(policy, now) if policy.digest_channel else None
-    if moment is None:
+    channel = policy.digest_channel
+    moment = digest_moment(policy, now) if channel else None
+    if channel is None or moment is None:
         return TickReport()
     installed = await portfolio_store.get_installed_at(session=session)
     if installed is None or moment < installed:  # a week that ended before this install existed has nothing to report
         return TickReport()
     week = week_key(moment, policy)
-    digest_id = await delivery_store.create_digest(session=session, channel=policy.digest_channel, week_key=week, covers_until=moment, now=now)
+    digest_id = await delivery_store.create_digest(session=session, channel=channel, week_key=week, covers_until=moment, now=now)
     if digest_id is None:
         return TickReport()
     await delivery_store.create_message(
         session=session,
-        key=f"digest:{policy.digest_channel}:{week}",
+        key=f"digest:{channel}:{week}",
         kind=MessageKind.DIGEST_POST,
         subject_id=digest_id,
-        channel=policy.digest_channel,
+        channel=channel,
         not_before=now,
     )
     return TickReport(digests=1)
@@ -125,7 +127,7 @@ def _change(numbers: Numbers, rate: bool = False) -> str:
     return f"{shown(numbers.now)} ({arrow} {amount} from {shown(numbers.before)})"
 
 
-async def health_by_week(session: AsyncSession, until: datetime, weeks: int = CHART_WEEKS) -> list[tuple[datetime, Counter]]:
+async def health_by_week(session: AsyncSession, until: datetime, weeks: int = CHART_WEEKS) -> list[tuple[datetime, Counter[str]]]:
     """Count the models in each health at the end of each of the last `weeks` weeks up to `until`."""
     instants = [until - WEEK * k for k in range(weeks - 1, -1, -1)]
     timeline = await portfolio_store.list_health_timeline(session=session, since=instants[0], until=until + timedelta(microseconds=1))
@@ -133,7 +135,7 @@ async def health_by_week(session: AsyncSession, until: datetime, weeks: int = CH
     changes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     for model_id, health, at in timeline:
         changes[model_id].append((at, health))
-    counts = [Counter() for _ in instants]
+    counts: list[Counter[str]] = [Counter() for _ in instants]
     for model_id, created, retired in lifetimes:
         events, position, health = changes.get(model_id, []), 0, Health.UNKNOWN.value
         for index, instant in enumerate(instants):

@@ -28,8 +28,10 @@ and an owner who is away is followed up the morning they are back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +65,7 @@ from handlers.views import Attachment, Button, Choice, Field, Form, Input, Input
 from storage import delivery as delivery_store
 from storage import forums as forum_store
 from storage import people as people_store
-from storage.models import BusinessUnit, ForumSession, ForumTopic, MessageKind, Person, ReviewForum, Subject
+from storage.models import ActionItem, BusinessUnit, ForumSession, ForumTopic, MessageKind, OutboundMessage, Person, ReviewForum, Subject
 
 REMIND_BEFORE = timedelta(days=1)
 AGENDA_MAX_AGE = timedelta(hours=1)
@@ -175,7 +177,7 @@ async def cancel_session(session: AsyncSession, fs: ForumSession, now: datetime)
     )
 
 
-async def _announcements(session: AsyncSession, fs: ForumSession):
+async def _announcements(session: AsyncSession, fs: ForumSession) -> Sequence[OutboundMessage]:
     """Return every copy of a session's announcement (one in the unit's channel, or one per contact)."""
     return await delivery_store.list_messages(session=session, kind=MessageKind.FORUM_ANNOUNCE, subject_id=fs.id)
 
@@ -233,6 +235,7 @@ async def handle_forums_due(session: AsyncSession, policy: Policy, now: datetime
             item.followups += 1
             item.last_followup_at = now
             followed.append(item)
+        assert item.due_on is not None, "only an action item with a due date is followed up"
         item.next_followup_at = next_followup_at(item.due_on, owner, policy, now)
         session.add(item)
     await delivery_store.create_messages(
@@ -415,9 +418,10 @@ async def _schedule(session: AsyncSession, ctx: Context, name: str) -> Reply:
         return refusal
     unit = None
     if name:
-        unit = await _unit_named(session, name, "/mlforum schedule Sales")
-        if isinstance(unit, Reply):
-            return unit
+        named = await _unit_named(session, name, "/mlforum schedule Sales")
+        if isinstance(named, Reply):
+            return named
+        unit = named
     return Reply(await schedule_form(session, unit), ReplyMode.FORM)
 
 
@@ -429,7 +433,7 @@ async def handle_schedule_submit(session: AsyncSession, ctx: Context, state: str
     unit = await people_store.get_unit(session=session, unit_id=int(raw)) if raw.isdigit() else None
     errors: dict[str, str] = {} if unit else {"unit": "Choose the business unit this forum is with."}
     text = {name: (values.get(name) or "").strip() for name in ("every", "on", "at", "duration", "announce")}
-    parsed = {}
+    parsed: dict[str, Any] = {}
     for name, parse in (
         ("every", parse_every),
         ("on", lambda on: parse_on(on, parsed["every"][1]) if "every" in parsed else None),
@@ -447,13 +451,14 @@ async def handle_schedule_submit(session: AsyncSession, ctx: Context, state: str
             check_notice(parsed["announce"], cadence)
         except ValueError as exc:
             errors["announce"] = str(exc)
-    if errors:
+    if errors or unit is None or cadence is None:  # no unit or no cadence only with an error beside its field
         return form_errors(await schedule_form(session, unit), errors, values)
     forum = await save_forum(session, unit, Schedule(cadence, parsed["duration"], parsed["announce"]), ctx.now, from_config=False)
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
+    assert fs is not None, "save_forum lays out the next session"
     where = f"to {unit.channel}" if unit.channel else "by DM to the unit's contacts (the unit has no channel in app.yaml)"
-    text = f"{forum_title(unit)}: {describe(forum, unit)}.\nNext: {when(fs.starts_at, zone(unit.timezone))}. The announcement goes {where}."
-    return notice(text, "Forum scheduled")
+    summary = f"{forum_title(unit)}: {describe(forum, unit)}.\nNext: {when(fs.starts_at, zone(unit.timezone))}. The announcement goes {where}."
+    return notice(summary, "Forum scheduled")
 
 
 # ---- cancelling (leads) ----------------------------------------------------------
@@ -475,7 +480,7 @@ async def _cancel(session: AsyncSession, ctx: Context, name: str) -> Reply:
         return found
     unit, forum = found
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now) if forum and forum.active else None
-    if fs is None:
+    if forum is None or fs is None:
         return notice(f"{unit.name} has no upcoming forum to cancel.")
     tz = person_zone(ctx.actor, ctx.policy)
     return Reply(
@@ -497,8 +502,8 @@ async def handle_cancel_prompt(session: AsyncSession, ctx: Context, value: str) 
     fs = await forum_store.get_session(session=session, session_id=int(value)) if value.isdigit() else None
     if fs is None or fs.status != "scheduled" or fs.starts_at <= ctx.now:
         return notice("That forum is not upcoming any more, so there is nothing to cancel.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     told = " Everyone who saw the announcement is told, and it cannot be undone." if fs.announced_at else " It cannot be undone."
     text = f"The {forum_title(unit)} on {when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)} will not take place.{told} The series goes on."
     buttons = (Button(ActionId.FORUM_CANCEL_CONFIRM, "Yes, cancel it", str(fs.id), Style.DANGER),)
@@ -512,8 +517,8 @@ async def handle_cancel(session: AsyncSession, ctx: Context, value: str) -> Repl
     fs = await forum_store.get_session(session=session, session_id=int(value), lock=True) if value.isdigit() else None
     if fs is None or fs.status != "scheduled" or fs.starts_at <= ctx.now:
         return notice("That forum is not upcoming any more, so there is nothing to cancel.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     await cancel_session(session, fs, ctx.now)
     await ensure_next_session(session, forum, unit, ctx.now)
     following = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
@@ -531,7 +536,7 @@ async def handle_stop(session: AsyncSession, ctx: Context, value: str) -> Reply:
     forum = await forum_store.get_forum(session=session, forum_id=int(value)) if value.isdigit() else None
     if forum is None or not forum.active:
         return notice("That forum series has already stopped.")
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     forum.from_config = False
     cancelled = await stop_series(session, forum, unit, ctx.now)
     return Reply(
@@ -560,8 +565,8 @@ async def _rsvp(session: AsyncSession, ctx: Context, value: str, response: str) 
     await forum_store.update_rsvp(session=session, session_id=fs.id, person_id=ctx.actor.id, response=response, at=ctx.now)
     if earlier is None or earlier.response != response:
         await live.changed(session, Subject.FORUM_SESSION, fs.id, ctx.now)  # the counts, on every copy
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     starts = when(fs.starts_at, person_zone(ctx.actor, ctx.policy), yours=True)
     if response == "going":
         return notice(f"See you at the {forum_title(unit)} on {starts}. The announcement has a calendar invite (.ics).", "You're going ✅")
@@ -638,10 +643,11 @@ async def handle_topic_submit(session: AsyncSession, ctx: Context, state: str, v
         errors["topic"] = long
     elif unit is not None and any(t.text.lower() == text.lower() for t in await forum_store.list_open_topics(session=session, unit_id=unit.id)):
         errors["topic"] = "That topic is already on the agenda."
-    if errors:
+    if errors or unit is None:  # no unit only with an error beside its field
         return form_errors(topic_form(units, unit.id if unit else None, text), errors, values)
     await forum_store.create_topic(session=session, topic=ForumTopic(unit_id=unit.id, proposed_by_id=ctx.actor.id, text=text, created_at=ctx.now))
     forum = await forum_store.get_forum_for_unit(session=session, unit_id=unit.id)
+    assert forum is not None, "the units offered are those with a forum"
     fs = await forum_store.get_next_session(session=session, forum_id=forum.id, after=ctx.now)
     if fs is not None and fs.starts_at > ctx.now and fs.announced_at is not None:
         await refresh_agenda(session, fs, forum, unit, ctx.now)
@@ -679,8 +685,8 @@ async def _held_session(session: AsyncSession, ctx: Context, value: str) -> tupl
         return notice("That forum did not take place, so there are no notes to record.")
     if fs.starts_at > ctx.now:
         return notice("That forum has not started yet; record its notes once it has.")
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    return fs, await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    return fs, await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
 
 
 async def _notes(session: AsyncSession, ctx: Context, name: str) -> Reply:
@@ -784,7 +790,7 @@ async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> R
     if item is None:
         return notice("That action item no longer exists.")
     if not ctx.actor.is_lead and item.owner_id != ctx.actor.id:
-        owner = await people_store.get_person(session=session, person_id=item.owner_id)
+        owner = await people_store.must_get_person(session=session, person_id=item.owner_id)
         return notice(f"Only {owner.display_name} (its owner) or an ML lead can mark this action item done.")
     if item.done_at is None:
         item.done_at, item.done_by_id, item.next_followup_at = ctx.now, ctx.actor.id, None
@@ -793,11 +799,11 @@ async def handle_item_done(session: AsyncSession, ctx: Context, value: str) -> R
     return Reply(await action_item_view(session, item), ReplyMode.REPLACE)
 
 
-async def action_item_view(session: AsyncSession, item, note: str = "") -> Message:
+async def action_item_view(session: AsyncSession, item: ActionItem, note: str = "") -> Message:
     """Return an action item as its owner sees it, with *Mark done* while it is open."""
-    fs = await forum_store.get_session(session=session, session_id=item.session_id)
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    fs = await forum_store.must_get_session(session=session, session_id=item.session_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     held = day(fs.starts_at.astimezone(zone(fs.timezone)).date())
     fields = (Field("From", f"{forum_title(unit)} of {held}"), Field("Due", day(item.due_on) if item.due_on else "no date set"))
     if item.done_at is not None:
@@ -843,8 +849,8 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     fs = await forum_store.get_session(session=session, session_id=subject_id)
     if fs is None:
         return None
-    forum = await forum_store.get_forum(session=session, forum_id=fs.forum_id)
-    unit = await people_store.get_unit(session=session, unit_id=forum.unit_id)
+    forum = await forum_store.must_get_forum(session=session, forum_id=fs.forum_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=forum.unit_id)
     reader = recipient.timezone if recipient else None
     items = await forum_store.list_agenda(session=session, session_id=fs.id)
     counts = await forum_store.count_rsvps(session=session, session_id=fs.id)
@@ -868,7 +874,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     if kind == MessageKind.FORUM_NOTES_PROMPT:
         title = f"How did the {forum_title(unit)} go?"
         if fs.notes is not None:
-            by = await people_store.get_person(session=session, person_id=fs.notes_by_id) if fs.notes_by_id else None
+            by = await people_store.must_get_person(session=session, person_id=fs.notes_by_id) if fs.notes_by_id else None
             return Message(title, f"✅ Notes recorded{' by ' + by.display_name if by else ''}; each action item's owner has been told.") if update else None
         if fs.status != "held":
             return None

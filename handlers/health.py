@@ -119,7 +119,7 @@ def _of(some: int, answered: int, verb: str, verbs: str) -> str:
 class PortfolioCounts:
     """How many active models are in each health: the one set of figures /mlstatus, the digest and its chart show."""
 
-    by_health: Counter
+    by_health: Counter[str]
 
     @property
     def total(self) -> int:
@@ -181,9 +181,9 @@ async def refresh_model_health(session: AsyncSession, model: MLModel, now: datet
     settled = [Settled(r.person_id, r.period_key, r.answer, r.satisfaction) for r in rows]
     model.open_reports, serious = await portfolio_store.count_open_reports(session=session, model_id=model.id, serious=SERIOUS_IMPACTS)
     verdict = evaluate_health(settled, serious)
-    answered = [r for r in rows if r.answered_at and r.answer != Answer.NOT_ME]
+    answered = [(r.answered_at, r) for r in rows if r.answered_at and r.answer != Answer.NOT_ME]
     # The window usually holds the last answer; only an older one needs a query.
-    last = max(answered, key=lambda r: r.answered_at) if answered else await portfolio_store.get_last_answer(session=session, model_id=model.id)
+    last = max(answered, key=lambda pair: pair[0])[1] if answered else await portfolio_store.get_last_answer(session=session, model_id=model.id)
     model.last_answer, model.last_answer_at = (last.answer, last.answered_at) if last else (None, None)
     model.response_rate = verdict.response_rate
     if verdict.health != model.health:

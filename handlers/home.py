@@ -5,16 +5,16 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import ActionId
-from handlers.checkins import handle_my_checkins
+from handlers.checkins import my_checkins_view
 from handlers.context import Context
-from handlers.status import mine_page
+from handlers.status import mine_view
 from handlers.views import Button, Message, Section
 
 
 async def handle_home(session: AsyncSession, ctx: Context) -> Message:
     """Return the actor's check-ins waiting for an answer, their models' health, and shortcuts."""
-    checkins = (await handle_my_checkins(session, ctx)).view
-    mine = (await mine_page(session, ctx, 1)).view
+    checkins = await my_checkins_view(session, ctx)
+    mine = await mine_view(session, ctx, 1)
     shortcuts = [
         Button(ActionId.STATUS_PAGE, "Portfolio status", "portfolio:1"),
         Button(ActionId.REPORT_OPEN, "Report a problem"),

@@ -36,7 +36,7 @@ def _process(text: str) -> str:
     return utils.default_process(fold(text))
 
 
-def _score(query: str, name: str, **_) -> float:
+def _score(query: str, name: str, **_: object) -> float:
     # WRatio rewards a name found inside the query, so the key "fraud" would be a sure
     # match for "forecast fraud". Only a query shorter than the name may match a part.
     if len(query) <= len(name):

@@ -14,6 +14,7 @@ composes them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,8 +30,9 @@ RENDERERS: dict[MessageKind, Renderer] = {
 }
 
 
-async def handle_outbound(session: AsyncSession, message: OutboundMessage, policy: Policy, now) -> Message | None:
+async def handle_outbound(session: AsyncSession, message: OutboundMessage, policy: Policy, now: datetime) -> Message | None:
     """Return the view of an outbox message, or None when it no longer needs sending (or, if stale, rewriting)."""
-    recipient = await people_store.get_person(session=session, person_id=message.person_id) if message.person_id else None
+    recipient = await people_store.must_get_person(session=session, person_id=message.person_id) if message.person_id else None
+    assert message.subject_id is not None, "every kind of outbox message is about a subject"
     out = Outgoing(message.kind, message.subject_id, recipient, policy, now, update=message.status == Delivery.STALE)
     return await RENDERERS[message.kind](session, out)

@@ -54,7 +54,7 @@ class Cadence:
             raise ValueError("a cadence needs at least one weekday or a day of the month")
 
     @classmethod
-    def parse(cls, every: str | int, on: str | int | list | None = None, at: str = "10:00", anchor: date | None = None) -> Cadence:
+    def parse(cls, every: str | int, on: str | int | list[str] | None = None, at: str = "10:00", anchor: date | None = None) -> Cadence:
         """Read a cadence as app.yaml writes it; raise ValueError with a readable reason."""
         count, unit = parse_every(every)
         weekdays: tuple[int, ...] = WORKDAYS if unit == "day" else (1,)
@@ -313,10 +313,10 @@ def _weekday(name: str) -> int:
     return WEEKDAY_NAMES.index(key)
 
 
-def parse_on(on: str | int | list, unit: str) -> tuple[tuple[int, ...], int | None, int | None]:
+def parse_on(on: str | int | list[str], unit: str) -> tuple[tuple[int, ...], int | None, int | None]:
     if unit == "month":
         if isinstance(on, int) or str(on).strip().isdigit():
-            day = int(on)
+            day = int(str(on))
             if not 1 <= day <= 31:
                 raise ValueError(f"invalid day of month {quoted(on)}: use 1 to 31")
             return (), None, day

@@ -66,7 +66,7 @@ def no_such_model(text: str, match: Match[MLModel]) -> str:
 
 async def picked_model(session: AsyncSession, value: str | None) -> MLModel | None:
     """Return the active model a picker's value (its key) or a typed name names, or None."""
-    if not (value or "").strip():
+    if value is None or not value.strip():
         return None
     model = await portfolio_store.get_model_by_key(session=session, key=value.strip())
     if model is None:
@@ -76,7 +76,7 @@ async def picked_model(session: AsyncSession, value: str | None) -> MLModel | No
 
 async def model_error(session: AsyncSession, value: str | None, missing: str) -> str:
     """Say why a form's model answer names no active model: `missing` when empty, else what it might have meant."""
-    if not (value or "").strip():
+    if value is None or not value.strip():
         return missing
     return f"{no_such_model(value, await match_model(session, value))} Choose one from the list."
 
@@ -114,11 +114,11 @@ async def picked_people(session: AsyncSession, text: str) -> tuple[list[Person],
     """Return the people a comma-separated list names (each once), or one error naming every part that is not one person."""
     people: dict[int, Person] = {}
     everyone = await people_store.list_people(session=session, declared_only=False)
-    errors = []
+    errors: list[str] = []
     for part in (p for p in text.split(",") if p.strip()):
         person, error = _find_person(part, everyone)
-        if error:
-            errors.append(error)
-        else:
+        if person is not None:
             people[person.id] = person
+        elif error:
+            errors.append(error)
     return (list(people.values()), None) if not errors else ([], " ".join(errors))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,7 +57,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     moved: set[int] = set()
     for p in decl.people:
         person = people.get(p.key)
-        values = dict(display_name=p.name, email=p.email, timezone=p.timezone or workspace_tz, is_lead=p.key in leads, declared=True)
+        values = dict[str, Any](display_name=p.name, email=p.email, timezone=p.timezone or workspace_tz, is_lead=p.key in leads, declared=True)
         if person is None:
             person = people[p.key] = Person(key=p.key, created_at=now, updated_at=now, **values)
             report.created.append(f"person {p.key}")
@@ -83,7 +84,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     units = await people_store.list_units_by_name(session=session)
     for u in decl.units:
         unit = units.get(u.name.lower())
-        values = dict(name=u.name, channel=u.channel, timezone=u.timezone or workspace_tz)
+        values = dict[str, Any](name=u.name, channel=u.channel, timezone=u.timezone or workspace_tz)
         if unit is None:
             unit = units[u.name.lower()] = BusinessUnit(created_at=now, **values)
             report.created.append(f"unit {u.name}")
@@ -101,7 +102,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
     choices = await portfolio_store.list_stakeholder_choices(session=session)
     for m in decl.models:
         model = models.get(m.key)
-        values = dict(
+        values = dict[str, Any](
             name=m.name,
             description=m.description,
             unit_id=units[m.unit.lower()].id,
@@ -137,7 +138,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
             report.retired.append(f"model {key}")
     for person_id in moved:
         for link, model in await portfolio_store.list_links_for_person(session=session, person_id=person_id):
-            person = await people_store.get_person(session=session, person_id=person_id)
+            person = await people_store.must_get_person(session=session, person_id=person_id)
             link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy)) if model.status == "active" else None
             session.add(link)
     return report
@@ -146,7 +147,7 @@ async def handle_sync(session: AsyncSession, decl: PortfolioDecl, policy: Policy
 async def reschedule_checkins(session: AsyncSession, model: MLModel, policy: Policy, now: datetime) -> None:
     """Set each stakeholder's next check-in of a model to its next due time after `now`, in their own zone."""
     for link in await portfolio_store.list_stakeholder_links(session=session, model_id=model.id):
-        person = await people_store.get_person(session=session, person_id=link.person_id)
+        person = await people_store.must_get_person(session=session, person_id=link.person_id)
         link.next_due_at = next_due_after(model_cadence(model, policy), now, person_zone(person, policy))
         session.add(link)
 

@@ -154,7 +154,10 @@ class ChatMessage:
 
 def new_receipt_code() -> str:
     """Return a fresh receipt code, e.g. 'R-7KQM-3XPA'."""
-    pick = lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))  # noqa: E731
+
+    def pick() -> str:
+        return "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+
     return f"R-{pick()}-{pick()}"
 
 
@@ -176,7 +179,7 @@ async def report_form(
             "This report links to the message you chose, unless you file it anonymously: an anonymous report keeps no link, "
             "but it may quote the message's text."
         )
-    state = {"checkin": checkin_id}
+    state: dict[str, int | str | None] = {"checkin": checkin_id}
     if about is not None:
         state["about"] = "private" if about.private else "public"
     if about is not None and not about.private:
@@ -195,7 +198,7 @@ async def report_form(
             hint="Nothing about you is stored, not even in logs. You get a receipt code to follow the report.",
         ),
     ]
-    if quote:
+    if quote and about is not None:
         inputs.append(Input("quote", "Quote the message's text in the report", InputKind.CHECKBOX, required=False, hint=f"“{_clip(about.text, 140)}”"))
     return Form(
         form=FormId.REPORT,
@@ -224,7 +227,7 @@ async def handle_open(session: AsyncSession, ctx: Context, value: str) -> Reply:
     if kind == "checkin" and ref.isdigit():
         checkin = await checkin_store.get_checkin(session=session, checkin_id=int(ref))
         if checkin is not None:
-            model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
+            model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
             return _open(await report_form(session, ctx, model, checkin_id=checkin.id))
     if kind == "model":
         return _open(await report_form(session, ctx, await picked_model(session, ref)))
@@ -262,8 +265,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
     if ctx.request_id:
         earlier = await report_store.get_report_by_request(session=session, request_key=ctx.request_id)
         if earlier is not None:  # the same submission again (a retry): file once, answer the same
-            model = await portfolio_store.get_model(session=session, model_id=earlier.model_id)
-            return _receipt(earlier, model)
+            return _receipt(earlier, await portfolio_store.must_get_model(session=session, model_id=earlier.model_id))
     model = await picked_model(session, values.get("model"))
     what = (values.get("what_happened") or "").strip()
     since_text = (values.get("since") or "").strip()
@@ -291,7 +293,7 @@ async def handle_report_submit(session: AsyncSession, ctx: Context, state: str, 
         errors["frequency"] = "Choose how often it happens."
     if not anonymous and ctx.actor.id is None and "anonymous" not in errors:
         errors["anonymous"] = "mlpulse could not tell who you are here; tick this to file anonymously."
-    if errors:
+    if errors or model is None:  # no model only with an error beside its field
         about = ChatMessage(meta["about"] == "private", meta.get("link"), meta.get("quote", "")) if meta.get("about") else None
         form = await report_form(session, ctx, model, checkin_id=meta.get("checkin"), about=about)
         return form_errors(form, errors, values)
@@ -329,7 +331,7 @@ async def _tell_on_filing(session: AsyncSession, report: FailureReport, model: M
     """Queue the owner's DM and, for a critical report, the unit's alert (or the leads', without a channel)."""
     rows = [dict(key=f"report:{report.id}:owner", kind=MessageKind.REPORT_NEW, subject_id=report.id, person_id=model.owner_id, not_before=ctx.now)]
     if report.impact == "critical":
-        unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+        unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
         if unit.channel:
             rows.append(
                 dict(key=f"report:{report.id}:critical", kind=MessageKind.REPORT_CRITICAL, subject_id=report.id, channel=unit.channel, not_before=ctx.now)
@@ -374,7 +376,7 @@ async def handle_status_by_code(session: AsyncSession, ctx: Context, code: str) 
     report = await report_store.get_report_by_code(session=session, code=normalized)
     if report is None:
         return notice(f"No report has the receipt code {quoted(code)}. Codes look like R-7KQM-3XPA.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     tz = person_zone(ctx.actor, ctx.policy)
     fields = [
@@ -410,8 +412,8 @@ async def report_view(
     session: AsyncSession, report: FailureReport, viewer: Person | None, policy: Policy, *, show_reporter: bool, buttons: bool, title: str = ""
 ) -> Message:
     """Return a report with its details and history; the reporter is named only when `show_reporter`."""
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     events = await report_store.list_events(session=session, report_id=report.id)
     ids = {i for i in (report.reporter_id, report.assignee_id, *(e.actor_id for e in events)) if i}
     people = {p.id: p for p in await people_store.list_people(session=session, ids=sorted(ids))}
@@ -467,7 +469,7 @@ async def handle_view(session: AsyncSession, ctx: Context, value: str) -> Reply:
     report = await report_store.get_report(session=session, report_id=int(value)) if value.isdigit() else None
     if report is None:
         return notice("That report no longer exists.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     if ctx.actor.id is None or not await can_see_model(session, ctx, model):
         return notice(f"That report is about {model.name}, which belongs to a unit you are not part of. Its reporter can follow it with the receipt code.")
     allowed = may_change(ctx, model)
@@ -510,9 +512,9 @@ async def _report_for_change(session: AsyncSession, ctx: Context, report_id: str
     report = await report_store.get_report(session=session, report_id=int(report_id), lock=True) if report_id.isdigit() else None
     if report is None:
         return notice("That report no longer exists.")
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     if not may_change(ctx, model):
-        owner = await people_store.get_person(session=session, person_id=model.owner_id)
+        owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
         return notice(f"Only ML leads and the model's owner ({owner.display_name}) can change a report's state. You can add to it by filing another report.")
     return report, model
 
@@ -534,7 +536,7 @@ async def handle_move(session: AsyncSession, ctx: Context, value: str) -> Reply:
     if target == Status.OPEN:
         await _move(session, ctx, report, model, Status.OPEN, note="reopened", in_place=True)
         return Reply(await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True), ReplyMode.REPLACE)
-    assignee = await people_store.get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
+    assignee = await people_store.must_get_person(session=session, person_id=report.assignee_id) if report.assignee_id else None
     return Reply(update_form(report, model, target, assignee or (ctx.actor if target == Status.TRIAGED else None)), ReplyMode.FORM)
 
 
@@ -558,7 +560,7 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         if error:
             errors["assignee"] = error
     elif report.assignee_id:
-        assignee = await people_store.get_person(session=session, person_id=report.assignee_id)
+        assignee = await people_store.must_get_person(session=session, person_id=report.assignee_id)
     root = (values.get("root_cause") or "").strip() or None
     analysis = (values.get("analysis") or "").strip() or None
     resolution = (values.get("resolution") or "").strip() or None
@@ -579,10 +581,10 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         return form_errors(update_form(report, model, target, assignee), errors, values)
 
     changes = []
-    newly_assigned = assignee is not None and assignee.id != report.assignee_id
+    newly_assigned = assignee if assignee is not None and assignee.id != report.assignee_id else None
     if newly_assigned:
-        changes.append(f"assigned to {assignee.display_name}")
-        report.assignee_id = assignee.id
+        changes.append(f"assigned to {newly_assigned.display_name}")
+        report.assignee_id = newly_assigned.id
     if root != report.root_cause and root:
         changes.append(f"root cause: {_label(ROOT_CAUSES, root)}")
     report.root_cause, report.analysis = root or report.root_cause, analysis
@@ -593,13 +595,13 @@ async def handle_update_submit(session: AsyncSession, ctx: Context, state: str, 
         view = await report_view(session, report, ctx.actor, ctx.policy, show_reporter=True, buttons=True, title="Nothing changed")
         return Reply(view, ReplyMode.EPHEMERAL)
     event = await _move(session, ctx, report, model, target, note="; ".join(changes) or None)
-    if newly_assigned and assignee.id != ctx.actor.id:
+    if newly_assigned and newly_assigned.id != ctx.actor.id:
         await delivery_store.create_message(
             session=session,
             key=f"report:{report.id}:event:{event.id}:assigned",
             kind=MessageKind.REPORT_ASSIGNED,
             subject_id=report.id,
-            person_id=assignee.id,
+            person_id=newly_assigned.id,
             not_before=ctx.now,
         )
     # Every message showing the report is rewritten in place (see `_move`): the answer is just what happened.
@@ -645,10 +647,10 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     if kind == MessageKind.REPORT_CHANGED:
         event = await report_store.get_event(session=session, event_id=subject_id)
         report = await report_store.get_report(session=session, report_id=event.report_id) if event else None
-        if report is None:
+        if event is None or report is None:
             return None
-        model = await portfolio_store.get_model(session=session, model_id=report.model_id)
-        actor = await people_store.get_person(session=session, person_id=event.actor_id) if event.actor_id else None
+        model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
+        actor = await people_store.must_get_person(session=session, person_id=event.actor_id) if event.actor_id else None
         text = f"Your report about {model.name} ({report.receipt_code}) {STATUS_NEWS[Status(event.to_status)]}"
         text += f", moved by {actor.display_name}." if actor else "."
         if event.note:
@@ -657,7 +659,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
     report = await report_store.get_report(session=session, report_id=subject_id)
     if report is None:
         return None
-    model = await portfolio_store.get_model(session=session, model_id=report.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=report.model_id)
     status = Status(report.status)
     if kind == MessageKind.REPORT_CRITICAL:
         fields = (

@@ -17,13 +17,14 @@ from handlers import checkins, forums, registry, reports, status, stories
 from handlers.actions import ActionId, FormId
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.health import Answer
 from handlers.text import unstorable
 from handlers.views import Message, Reply, ReplyMode, checked, notice, retry
 
 ActionHandler = Callable[[AsyncSession, Context, str], Awaitable[Reply]]
 
 
-def _answer(answer) -> ActionHandler:
+def _answer(answer: Answer) -> ActionHandler:
     async def handle(session: AsyncSession, ctx: Context, value: str) -> Reply:
         return await checkins.handle_answer(session, ctx, value, answer)
 

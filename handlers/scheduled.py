@@ -151,5 +151,5 @@ async def handle_advance_open(session: AsyncSession, policy: Policy, now: dateti
         session.add(checkin)
         report.reminded += 1
     for model_id in sorted(expired_models):
-        await refresh_model_health(session, await portfolio_store.get_model(session=session, model_id=model_id), now)
+        await refresh_model_health(session, await portfolio_store.must_get_model(session=session, model_id=model_id), now)
     return report

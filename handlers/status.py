@@ -8,8 +8,10 @@ politely refused the rest. No view ever names who filed a failure report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +32,7 @@ from storage import people as people_store
 from storage import portfolio as portfolio_store
 from storage import reports as report_store
 from storage import stories as story_store
-from storage.models import BusinessUnit, MLModel, Person
+from storage.models import BusinessUnit, CheckIn, MLModel, Person
 
 HISTORY_ROWS = 10
 
@@ -140,6 +142,11 @@ async def _forums_section(session: AsyncSession, ctx: Context, unit_ids: list[in
 
 async def mine_page(session: AsyncSession, ctx: Context, page: int) -> Reply:
     """Show the models the actor owns or answers for, and their waiting check-ins."""
+    return Reply(await mine_view(session, ctx, page), ReplyMode.EPHEMERAL)
+
+
+async def mine_view(session: AsyncSession, ctx: Context, page: int) -> Message:
+    """Return a page of the models the actor owns or answers for, and how many check-ins wait for them."""
     total = await portfolio_store.count_models(session=session, person_id=ctx.actor.id)
     page = max(1, page)
     rows = await portfolio_store.list_models(session=session, person_id=ctx.actor.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -150,7 +157,7 @@ async def mine_page(session: AsyncSession, ctx: Context, page: int) -> Reply:
         text += f"\n{plural(len(pending), 'check-in is', 'check-ins are')} waiting for your answer."
         buttons = (Button(ActionId.MY_CHECKINS, "Answer my check-ins", style=Style.PRIMARY),) + buttons
     sections = tuple(model_section(m, u, o, ctx) for m, u, o in rows)
-    return Reply(Message("My models", text, sections, buttons, footer), ReplyMode.EPHEMERAL)
+    return Message("My models", text, sections, buttons, footer)
 
 
 async def unit_by_name(session: AsyncSession, ctx: Context, name: str) -> Reply:
@@ -215,8 +222,8 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
     if not await can_see_model(session, ctx, model):
         return notice(f"{model.name} belongs to a unit you are not part of, so its details are not shown to you. An ML lead can tell you more.")
     tz = person_zone(ctx.actor, ctx.policy)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
-    owner = await people_store.get_person(session=session, person_id=model.owner_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
+    owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
     stakeholders = await portfolio_store.list_stakeholders(session=session, model_id=model.id)
     next_due = await portfolio_store.get_next_due_for_model(session=session, model_id=model.id)
     status = model.health if model.status == "active" else f"retired {day(model.retired_at.date()) if model.retired_at else ''}".strip()
@@ -248,10 +255,10 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
             for r in reports
         ]
     if ctx.actor.is_lead:
-        glowing = [(c, p) for c, p in history if c.answer == Answer.WORKS and c.comment][:3]
+        glowing = [(c, c.comment, p) for c, p in history if c.answer == Answer.WORKS and c.comment][:3]
         sections += [
-            Section(text=f"“{c.comment[:300]}” — {p.display_name}", buttons=(Button(ActionId.STORY_FROM_CHECKIN, "Make it a story", str(c.id)),))
-            for c, p in glowing
+            Section(text=f"“{comment[:300]}” — {p.display_name}", buttons=(Button(ActionId.STORY_FROM_CHECKIN, "Make it a story", str(c.id)),))
+            for c, comment, p in glowing
         ]
     if model.status == "active" and (unreachable := await unreachable_in_teams(session, ctx, stakeholders)):
         sections.append(
@@ -275,7 +282,7 @@ async def model_detail(session: AsyncSession, ctx: Context, model_id: int) -> Re
     return Reply(Message(f"{emoji} {model.name} ({model.key}) · {status}", text, tuple(sections), buttons), ReplyMode.EPHEMERAL)
 
 
-async def unreachable_in_teams(session: AsyncSession, ctx: Context, people: list[Person]) -> list[Person]:
+async def unreachable_in_teams(session: AsyncSession, ctx: Context, people: Sequence[Person]) -> list[Person]:
     """Return who cannot be sent anything: on Teams with no personal chat with the bot, and not on Slack."""
     if "teams" not in ctx.policy.platforms:
         return []
@@ -285,7 +292,7 @@ async def unreachable_in_teams(session: AsyncSession, ctx: Context, people: list
     return [p for p in people if p.id not in reachable]
 
 
-def _history_line(checkin, person: Person, tz) -> str:
+def _history_line(checkin: CheckIn, person: Person, tz: ZoneInfo) -> str:
     if checkin.status in ("answered", "reassigned") and checkin.answer:
         outcome = ANSWER_LABELS[Answer(checkin.answer)]
         if checkin.satisfaction:

@@ -9,7 +9,8 @@ A lead can turn a "works well" check-in answer with a comment into a story draft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from handlers.context import Context, Outgoing
 from handlers.health import Answer
 from handlers.pickers import match_model, model_choices, model_error, no_such_model, picked_model, picked_people
 from handlers.text import too_long
-from handlers.views import Button, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
+from handlers.views import Button, Choice, Field, Form, Input, InputKind, Mention, Message, Reply, ReplyMode, Section, Style, form_errors, notice
 from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
@@ -37,7 +38,7 @@ DECLINE_LIMIT = 1000
 
 
 def story_form(
-    choices,
+    choices: tuple[Choice, ...],
     *,
     story: SuccessStory | None = None,
     model: MLModel | None = None,
@@ -91,7 +92,7 @@ def story_form(
     )
 
 
-async def _form_reply(session: AsyncSession, ctx: Context, **kwargs) -> Reply:
+async def _form_reply(session: AsyncSession, ctx: Context, **kwargs: Any) -> Reply:
     choices = await model_choices(session, ctx, kwargs.get("model"))
     if not choices:
         return notice("There are no active models in mlpulse yet, so there is no story to tell.")
@@ -119,16 +120,16 @@ async def handle_from_checkin(session: AsyncSession, ctx: Context, value: str) -
     checkin = await checkin_store.get_checkin(session=session, checkin_id=int(value)) if value.isdigit() else None
     if checkin is None or checkin.answer != Answer.WORKS:
         return notice("Only a “works well” answer can become a story.")
-    model = await portfolio_store.get_model(session=session, model_id=checkin.model_id)
-    person = await people_store.get_person(session=session, person_id=checkin.person_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=checkin.model_id)
+    person = await people_store.must_get_person(session=session, person_id=checkin.person_id)
     return await _form_reply(session, ctx, model=model, contributors=[person], change=checkin.comment or "", state=f"checkin:{checkin.id}")
 
 
 async def _may_review(session: AsyncSession, ctx: Context, story: SuccessStory) -> MLModel | Reply:
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
     if ctx.actor.is_lead or ctx.actor.id == model.owner_id:
         return model
-    owner = await people_store.get_person(session=session, person_id=model.owner_id)
+    owner = await people_store.must_get_person(session=session, person_id=model.owner_id)
     return notice(f"Only ML leads and the model's owner ({owner.display_name}) can approve, edit or decline its stories.")
 
 
@@ -171,7 +172,7 @@ async def handle_story_submit(session: AsyncSession, ctx: Context, state: str, v
         errors.setdefault(
             "impact_metric" if metric else "impact_value", "Give both the metric and its value, or neither: clear this one too, or fill in the other."
         )
-    if errors:
+    if errors or model is None:  # no model only with an error beside its field
         form = story_form(await model_choices(session, ctx, model), story=story, model=model, state=state)
         return form_errors(form, errors, values)
     if story is not None:
@@ -214,14 +215,14 @@ def _submitted(story: SuccessStory) -> Reply:
     return notice(f"Thank you! “{story.headline}” is waiting for approval; you will hear when it is posted.", "Story submitted")
 
 
-def _mentions(people) -> tuple[Mention, ...]:
+def _mentions(people: Iterable[Person]) -> tuple[Mention, ...]:
     return tuple(Mention(p.id, p.display_name) for p in people)
 
 
 async def story_view(session: AsyncSession, story: SuccessStory) -> Message:
     """Return a story as it is posted: headline, what changed, impact, and the people it credits."""
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
-    unit = await people_store.get_unit(session=session, unit_id=model.unit_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
+    unit = await people_store.must_get_unit(session=session, unit_id=model.unit_id)
     contributors = await story_store.list_contributors(session=session, story_id=story.id)
     fields = [Field("Model", model.name), Field("Unit", unit.name)]
     if story.impact_metric:
@@ -235,13 +236,13 @@ async def story_view(session: AsyncSession, story: SuccessStory) -> Message:
 async def review_view(session: AsyncSession, story: SuccessStory, note: str = "") -> Message:
     """Return a story with its review state and, while pending, the Approve / Edit / Decline buttons."""
     view = await story_view(session, story)
-    submitter = await people_store.get_person(session=session, person_id=story.submitted_by_id) if story.submitted_by_id else None
+    submitter = await people_store.must_get_person(session=session, person_id=story.submitted_by_id) if story.submitted_by_id else None
     state = {
         "pending": f"Submitted by {submitter.display_name if submitter else 'someone'}; waiting for approval.",
         "approved": "✅ Approved and posted.",
         "declined": f"Declined{': ' + story.decline_reason if story.decline_reason else '.'}",
     }[story.status]
-    buttons = ()
+    buttons: tuple[Button, ...] = ()
     if story.status == "pending":
         sid = str(story.id)
         buttons = (
@@ -358,7 +359,7 @@ async def render_outbound(session: AsyncSession, out: Outgoing) -> Message | Non
         return await review_view(session, story) if update or story.status == "pending" else None
     if kind == MessageKind.STORY_POST:
         return await story_view(session, story) if story.status == "approved" else None
-    model = await portfolio_store.get_model(session=session, model_id=story.model_id)
+    model = await portfolio_store.must_get_model(session=session, model_id=story.model_id)
     if kind == MessageKind.STORY_FEATURED:
         if story.status != "approved":
             return None

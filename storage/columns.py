@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,3 +58,13 @@ class StrEnumColumn(TypeDecorator[StrEnum]):
 def utcnow() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def primary_key() -> Any:
+    """Declare a table's integer id, which the database assigns when the row is first flushed.
+
+    Tables type it `int`, not `int | None`: every row that is read, passed on or referred to
+    has been stored. Its id is None only between building a row and flushing it, and nothing
+    reads it there, except to test for a guest (see `Person`).
+    """
+    return Field(default=None, primary_key=True)

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # The INSERT of either dialect: both have ON CONFLICT, DO NOTHING and DO UPDATE.
 Insert = postgresql.Insert | sqlite.Insert
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+class MissingRow(LookupError):
+    """A row that must exist, because another row refers to it, is not there."""
+
+
+async def get_referenced(session: AsyncSession, table: type[Row], row_id: int) -> Row:
+    """Return the row of `table` with this id, which a foreign key guarantees; raise MissingRow if it is gone.
+
+    The `must_get_*` getters are built on it; the `get_*` ones, which may miss (an id a
+    user typed, a button on an old message), return None instead.
+    """
+    row = await session.get(table, row_id)
+    if row is None:
+        raise MissingRow(f"{table.__name__} {row_id} is missing, though another row refers to it")
+    return row
 
 
 def dialect(session: AsyncSession) -> str:

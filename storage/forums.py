@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.common import dialect, insert_ignoring_conflict
+from storage.common import dialect, get_referenced, insert_ignoring_conflict
 from storage.models import ActionItem, AgendaItem, BusinessUnit, ForumRSVP, ForumSession, ForumTopic, Person, ReviewForum
 
 
@@ -35,6 +35,11 @@ async def list_upcoming_sessions(
 async def get_forum(*, session: AsyncSession, forum_id: int) -> ReviewForum | None:
     """Get a forum series by id."""
     return await session.get(ReviewForum, forum_id)
+
+
+async def must_get_forum(*, session: AsyncSession, forum_id: int) -> ReviewForum:
+    """Get the forum series a session belongs to; raise MissingRow if it is gone."""
+    return await get_referenced(session, ReviewForum, forum_id)
 
 
 async def get_forum_for_unit(*, session: AsyncSession, unit_id: int) -> ReviewForum | None:
@@ -70,6 +75,11 @@ async def create_session(*, session: AsyncSession, forum_id: int, starts_at: dat
 async def get_session(*, session: AsyncSession, session_id: int, lock: bool = False) -> ForumSession | None:
     """Get a forum session by id, locked for update when asked."""
     return await session.get(ForumSession, session_id, with_for_update=True if lock else None)
+
+
+async def must_get_session(*, session: AsyncSession, session_id: int) -> ForumSession:
+    """Get the forum session an action item or agenda item belongs to; raise MissingRow if it is gone."""
+    return await get_referenced(session, ForumSession, session_id)
 
 
 async def get_next_session(*, session: AsyncSession, forum_id: int, after: datetime) -> ForumSession | None:

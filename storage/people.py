@@ -9,12 +9,18 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.common import get_referenced
 from storage.models import BusinessUnit, MLModel, Person, PlatformIdentity, Stakeholder, UnitContact
 
 
 async def get_person(*, session: AsyncSession, person_id: int) -> Person | None:
     """Get a person by id."""
     return await session.get(Person, person_id)
+
+
+async def must_get_person(*, session: AsyncSession, person_id: int) -> Person:
+    """Get the person a foreign key names (a check-in's recipient, a model's owner); raise MissingRow if they are gone."""
+    return await get_referenced(session, Person, person_id)
 
 
 async def get_person_by_key(*, session: AsyncSession, key: str) -> Person | None:
@@ -47,6 +53,11 @@ async def list_people(*, session: AsyncSession, ids: Sequence[int] | None = None
 async def get_unit(*, session: AsyncSession, unit_id: int) -> BusinessUnit | None:
     """Get a business unit by id."""
     return await session.get(BusinessUnit, unit_id)
+
+
+async def must_get_unit(*, session: AsyncSession, unit_id: int) -> BusinessUnit:
+    """Get the business unit a foreign key names (a model's, a forum's); raise MissingRow if it is gone."""
+    return await get_referenced(session, BusinessUnit, unit_id)
 
 
 async def list_units(*, session: AsyncSession, ids: Sequence[int] | None = None) -> Sequence[BusinessUnit]:
@@ -155,6 +166,5 @@ async def create_person_with_identity(
         person = Person(key=key[:64], display_name=display_name[:200], email=email, timezone=timezone, declared=False, created_at=now, updated_at=now)
         session.add(person)
         await session.flush()
-    assert person.id is not None, "a stored person has an id"
     await create_identity(session=session, person_id=person.id, platform=platform, external_id=external_id)
     return person

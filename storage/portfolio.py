@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.common import dialect, insert_ignoring_conflict
+from storage.common import dialect, get_referenced, insert_ignoring_conflict
 from storage.models import BusinessUnit, CheckIn, FailureReport, MLModel, ModelHealthEvent, Person, Stakeholder, StakeholderChoice
 
 OPEN_REPORT_STATES = ("open", "triaged", "analysing")
@@ -20,6 +20,11 @@ OPEN_REPORT_STATES = ("open", "triaged", "analysing")
 async def get_model(*, session: AsyncSession, model_id: int) -> MLModel | None:
     """Get a model by id."""
     return await session.get(MLModel, model_id)
+
+
+async def must_get_model(*, session: AsyncSession, model_id: int) -> MLModel:
+    """Get the model a foreign key names (a check-in's, a report's, a story's); raise MissingRow if it is gone."""
+    return await get_referenced(session, MLModel, model_id)
 
 
 async def get_model_by_key(*, session: AsyncSession, key: str) -> MLModel | None:
@@ -111,8 +116,7 @@ async def list_model_names(*, session: AsyncSession, include_retired: bool = Tru
     query = select(col(MLModel.id), col(MLModel.key), col(MLModel.name))
     if not include_retired:
         query = query.where(col(MLModel.status) == "active")
-    # A stored row's primary key is never None, though the model's field must allow it before the insert.
-    return cast("Sequence[tuple[int, str, str]]", (await session.exec(query)).all())
+    return (await session.exec(query)).all()
 
 
 async def list_stakeholders(*, session: AsyncSession, model_id: int) -> Sequence[Person]:
@@ -299,5 +303,4 @@ async def get_installed_at(*, session: AsyncSession) -> datetime | None:
 async def list_model_lifetimes(*, session: AsyncSession, until: datetime) -> Sequence[tuple[int, datetime, datetime | None]]:
     """List (id, created_at, retired_at) of every model created before `until`."""
     query = select(col(MLModel.id), col(MLModel.created_at), col(MLModel.retired_at)).where(col(MLModel.created_at) < until)
-    # A stored row's primary key is never None, though the model's field must allow it before the insert.
-    return cast("Sequence[tuple[int, datetime, datetime | None]]", (await session.exec(query)).all())
+    return (await session.exec(query)).all()

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class CheckIn(SQLModel, table=True):
@@ -28,7 +28,7 @@ class CheckIn(SQLModel, table=True):
         Index("ix_checkin_closed", "closed_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     model_id: int = Field(foreign_key="ml_model.id")
     person_id: int = Field(foreign_key="person.id")
     period_key: str = Field(max_length=32)
@@ -56,7 +56,7 @@ class CheckInAnswer(SQLModel, table=True):
     __tablename__ = "checkin_answer"
     __table_args__ = (Index("ix_checkin_answer_checkin", "checkin_id", "answered_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     checkin_id: int = Field(foreign_key="checkin.id")
     answer: str = Field(max_length=16)
     business_change: str | None = Field(default=None, max_length=3000)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.columns import StrEnumColumn, UTCDateTime, utcnow
+from storage.columns import StrEnumColumn, UTCDateTime, primary_key, utcnow
 
 
 class Subject(StrEnum):
@@ -100,7 +100,7 @@ class OutboundMessage(SQLModel, table=True):
     __tablename__ = "outbound_message"
     __table_args__ = (Index("ix_outbound_pending", "status", "not_before"), Index("ix_outbound_subject", "kind", "subject_id"))
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     key: str = Field(max_length=160, unique=True)
     kind: MessageKind = Field(sa_type=StrEnumColumn(MessageKind, 40))
     subject_id: int | None = None
@@ -127,7 +127,7 @@ class ConversationReference(SQLModel, table=True):
     __tablename__ = "conversation_reference"
     __table_args__ = (UniqueConstraint("platform", "scope", "scope_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     platform: str = Field(max_length=16)
     scope: str = Field(max_length=16, description="'person' or 'channel'")
     scope_id: str = Field(max_length=256, description="a person's platform id, or a channel's id")
@@ -143,7 +143,7 @@ class Digest(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("channel", "week_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     channel: str = Field(max_length=128)
     week_key: str = Field(max_length=16)
     covers_until: datetime | None = Field(default=None, sa_type=UTCDateTime, description="the cron moment it is for; its week ends here")

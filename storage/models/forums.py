@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class ReviewForum(SQLModel, table=True):
@@ -15,7 +15,7 @@ class ReviewForum(SQLModel, table=True):
 
     __tablename__ = "review_forum"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     unit_id: int = Field(foreign_key="businessunit.id", unique=True, description="one forum series per unit")
     schedule: str = Field(max_length=300, description="JSON cadence, e.g. first Tuesday monthly")
     duration_minutes: int = 60
@@ -31,7 +31,7 @@ class ForumSession(SQLModel, table=True):
     __tablename__ = "forum_session"
     __table_args__ = (UniqueConstraint("forum_id", "starts_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     forum_id: int = Field(foreign_key="review_forum.id")
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ends_at: datetime = Field(sa_type=UTCDateTime)
@@ -52,7 +52,7 @@ class AgendaItem(SQLModel, table=True):
 
     __tablename__ = "agenda_item"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     session_id: int = Field(foreign_key="forum_session.id", index=True)
     kind: str = Field(max_length=24)
     ref_id: int | None = None
@@ -65,7 +65,7 @@ class ForumTopic(SQLModel, table=True):
 
     __tablename__ = "forum_topic"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     unit_id: int = Field(foreign_key="businessunit.id", index=True)
     proposed_by_id: int | None = Field(default=None, foreign_key="person.id")
     text: str = Field(max_length=1000)
@@ -90,7 +90,7 @@ class ActionItem(SQLModel, table=True):
     __tablename__ = "action_item"
     __table_args__ = (UniqueConstraint("session_id", "owner_id", "text"), Index("ix_action_item_followup", "next_followup_at"))
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     session_id: int = Field(foreign_key="forum_session.id", index=True)
     owner_id: int = Field(foreign_key="person.id", index=True)
     text: str = Field(max_length=1000)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class PersonBase(SQLModel):
@@ -20,9 +20,13 @@ class PersonBase(SQLModel):
 
 
 class Person(PersonBase, table=True):
-    """Someone mlpulse talks to: an ML lead, a model owner or a business stakeholder."""
+    """Someone mlpulse talks to: an ML lead, a model owner or a business stakeholder.
 
-    id: int | None = Field(default=None, primary_key=True)
+    The one unstored person code meets is the guest stand-in for someone not yet recorded
+    (`router.identity_optional`): its `id` is None, so handlers a guest reaches test for that.
+    """
+
+    id: int = primary_key()
     declared: bool = Field(default=True, description="False once removed from app.yaml")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -33,7 +37,7 @@ class PlatformIdentity(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     person_id: int = Field(foreign_key="person.id", index=True)
     platform: str = Field(max_length=16)
     external_id: str = Field(max_length=128)
@@ -42,7 +46,7 @@ class PlatformIdentity(SQLModel, table=True):
 class BusinessUnit(SQLModel, table=True):
     """A part of the business that uses the ML team's models."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     name: str = Field(max_length=120, unique=True, index=True)
     channel: str | None = Field(default=None, max_length=128)
     timezone: str = Field(max_length=64)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class MLModel(SQLModel, table=True):
@@ -20,7 +20,7 @@ class MLModel(SQLModel, table=True):
     __tablename__ = "ml_model"
     __table_args__ = (Index("ix_ml_model_unit_status", "unit_id", "status"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     key: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=2000)
@@ -76,7 +76,7 @@ class ModelHealthEvent(SQLModel, table=True):
 
     __table_args__ = (Index("ix_modelhealthevent_model_at", "model_id", "at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     model_id: int = Field(foreign_key="ml_model.id")
     health: str = Field(max_length=16)
     reason: str = Field(default="", max_length=300)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class FailureReport(SQLModel, table=True):
@@ -20,7 +20,7 @@ class FailureReport(SQLModel, table=True):
     __tablename__ = "failure_report"
     __table_args__ = (Index("ix_failure_report_model_status", "model_id", "status"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     model_id: int = Field(foreign_key="ml_model.id")
     receipt_code: str = Field(max_length=16, unique=True)
     anonymous: bool = False
@@ -47,7 +47,7 @@ class ReportEvent(SQLModel, table=True):
 
     __tablename__ = "report_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     report_id: int = Field(foreign_key="failure_report.id", index=True)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import UTCDateTime, primary_key, utcnow
 
 
 class SuccessStory(SQLModel, table=True):
@@ -14,7 +14,7 @@ class SuccessStory(SQLModel, table=True):
 
     __tablename__ = "success_story"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = primary_key()
     model_id: int = Field(foreign_key="ml_model.id", index=True)
     submitted_by_id: int | None = Field(default=None, foreign_key="person.id")
     headline: str = Field(max_length=200)

@@ -11,6 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from storage import people as people_store
+from storage.common import MissingRow
 from storage.db import DatabaseNotReady, create_engine, ensure_migrated, normalize_url, run_in_transaction, session_factory
 from storage.migrate import head_revision, upgrade
 from storage.models import BusinessUnit
@@ -61,6 +63,17 @@ async def test_work_given_no_attempt_is_refused_not_skipped(sessions):
         await run_in_transaction(sessions, work, attempts=0)
     assert ran == []
     assert await run_in_transaction(sessions, work, attempts=1) == "done"
+
+
+async def test_a_row_a_foreign_key_guarantees_is_named_when_missing_and_an_optional_one_is_none(sessions):
+    async with sessions() as session:
+        unit = BusinessUnit(name="X", timezone="UTC")
+        session.add(unit)
+        await session.flush()
+        assert await people_store.must_get_unit(session=session, unit_id=unit.id) is unit
+        assert await people_store.get_unit(session=session, unit_id=unit.id + 1) is None
+        with pytest.raises(MissingRow, match=f"BusinessUnit {unit.id + 1} is missing"):
+            await people_store.must_get_unit(session=session, unit_id=unit.id + 1)
 
 
 async def test_naive_datetimes_are_refused(sessions):
