@@ -47,14 +47,12 @@ from typing import Protocol
 from aiolimiter import AsyncLimiter
 
 from handlers.context import MessageRef, Policy
-from handlers.outbound import handle_outbound
+from handlers.outbound import handle_outbound, preload_outbound
 from handlers.views import Message
-from storage import checkins as checkin_store
 from storage import delivery as delivery_store
 from storage import people as people_store
-from storage import portfolio as portfolio_store
 from storage.db import transaction
-from storage.models import Delivery, OutboundMessage, Person, Subject
+from storage.models import Delivery, OutboundMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -226,15 +224,10 @@ async def deliver_due(
             claimed = await delivery_store.claim_messages(session=session, due_by=now, at=run.clock(), lease=lease, limit=limit, by=run.sender)
             if claimed:  # from the first message on, at its share of the ceiling (the renewals keep it up to date)
                 share(messenger, await delivery_store.count_senders(session=session, at=run.clock()))
-            # Rendered in the claiming session, moments before sending, after loading the
-            # batch's check-ins and people at once. The identity map holds rows weakly, so
-            # `loaded` keeps them alive until the batch is rendered.
-            checkins = await checkin_store.list_checkins(session=session, ids=[m.subject_id for m in claimed if m.kind.subject == Subject.CHECKIN])
-            loaded = [
-                *checkins,
-                *await portfolio_store.list_models_by_ids(session=session, ids=[c.model_id for c in checkins]),
-                *await people_store.list_people(session=session, ids=[m.person_id for m in claimed if m.person_id]),
-            ]
+            # Rendered in the claiming session, moments before sending, after loading at once
+            # what the batch's views need. The identity map holds rows weakly, so `loaded`
+            # keeps them alive until the batch is rendered.
+            loaded = await preload_outbound(session, claimed)
             ready = [item for message in claimed if (item := await _prepare(session, run, message, report))]
             del loaded
         async with _renewing(run, [item.message.id for item in ready]):
