@@ -41,6 +41,9 @@ _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 def escape(text: str) -> str:
     """Make text inert in a TextBlock or a fact: no markdown, no links, no mentions."""
+    # A carriage return ends a line in CommonMark as a newline does (so "0\r=" underlines a
+    # heading): both become newlines first, for the start-of-line marks to be seen.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _AT.sub("<\u200b\\1", text)
     text = _MARKDOWN.sub(r"\\\1", text)
     text = _LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\" + m[2][-1] if m[2][0].isdigit() else "\\" + m[2]), text)

@@ -194,3 +194,9 @@ def test_every_kind_of_markup_shows_as_typed_in_text_and_in_fact_titles():
     for sample in MARKUP:
         card = to_card(Message(sample, sample, (Section(sample, (Field(sample, sample),)),), footer=sample))
         assert all(markup_in(piece) == [] for piece in shown(card["body"])), sample
+
+
+def test_a_carriage_return_cannot_start_a_line_of_markup():
+    # Found by the property test above: CommonMark ends a line at "\r" too, so "=" after it underlined a heading.
+    within_limits(to_card(Message("", "", (), (), "0\r="), USERS))
+    within_limits(to_card(Message("Title", "a\r# b\r\n- c"), USERS))
