@@ -159,20 +159,24 @@ async def cancel_session(session: AsyncSession, fs: ForumSession, now: datetime)
     fs.status, fs.cancelled_at = "cancelled", now
     session.add(fs)
     await live.changed(session, Subject.FORUM_SESSION, fs.id, now)
-    announcements = await _announcements(session, fs)
+    await _reply_to_announcements(session, fs, MessageKind.FORUM_CANCELLED, "cancelled", now)
+
+
+async def _reply_to_announcements(session: AsyncSession, fs: ForumSession, kind: MessageKind, tag: str, now: datetime) -> None:
+    """Queue a message of `kind` in the thread of every copy of a session's announcement."""
     await delivery_store.create_messages(
         session=session,
         rows=[
             dict(
-                key=f"forum:{fs.id}:cancelled:{a.id}",
-                kind=MessageKind.FORUM_CANCELLED,
+                key=f"forum:{fs.id}:{tag}:{a.id}",
+                kind=kind,
                 subject_id=fs.id,
                 person_id=a.person_id,
                 channel=a.channel,
                 thread_of_id=a.id,
                 not_before=now,
             )
-            for a in announcements
+            for a in await _announcements(session, fs)
         ],
     )
 
@@ -273,22 +277,7 @@ async def _remind(session: AsyncSession, fs: ForumSession, forum: ReviewForum, u
     fs.reminded_at = now
     session.add(fs)
     await refresh_agenda(session, fs, forum, unit, now)
-    announcements = await _announcements(session, fs)
-    await delivery_store.create_messages(
-        session=session,
-        rows=[
-            dict(
-                key=f"forum:{fs.id}:reminder:{a.id}",
-                kind=MessageKind.FORUM_REMINDER,
-                subject_id=fs.id,
-                person_id=a.person_id,
-                channel=a.channel,
-                thread_of_id=a.id,
-                not_before=now,
-            )
-            for a in announcements
-        ],
-    )
+    await _reply_to_announcements(session, fs, MessageKind.FORUM_REMINDER, "reminder", now)
 
 
 async def _close(session: AsyncSession, fs: ForumSession, unit: BusinessUnit, now: datetime) -> None:
