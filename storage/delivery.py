@@ -43,9 +43,9 @@ async def get_message_by_key(*, session: AsyncSession, key: str) -> OutboundMess
     return (await session.exec(select(OutboundMessage).where(col(OutboundMessage.key) == key))).first()
 
 
-async def get_message(*, session: AsyncSession, message_id: int, lock: bool = False) -> OutboundMessage | None:
-    """Get a queued or sent message by id, locked for update when asked."""
-    return await session.get(OutboundMessage, message_id, with_for_update=True if lock else None, populate_existing=lock)
+async def get_message(*, session: AsyncSession, message_id: int) -> OutboundMessage | None:
+    """Get a queued or sent message by id."""
+    return await session.get(OutboundMessage, message_id)
 
 
 async def list_messages(*, session: AsyncSession, kind: MessageKind, subject_id: int) -> Sequence[OutboundMessage]:

@@ -240,14 +240,12 @@ class SlackWiring:
     async def show(self, reply: Reply, origin: Origin, trigger_id: str | None) -> None:
         """Show a handler's reply where the person acted, then send whatever it queued."""
         view = reply.view
+        # The people a reply names are mentioned, as in what the outbox sends (a story's contributors are pinged).
+        users = {} if reply.mode == ReplyMode.FORM else await self.directory.user_ids_for({m.person_id for m in view.all_mentions()})
         if reply.mode == ReplyMode.FORM:
             open_view = self.client.views_push if origin.surface == "modal" else self.client.views_open
             await open_view(trigger_id=trigger_id, view=await self.modal(view, origin))
-            self.runtime.deliver_soon()
-            return
-        # The people a reply names are mentioned, as in what the outbox sends (a story's contributors are pinged).
-        users = await self.directory.user_ids_for({m.person_id for m in view.all_mentions()})
-        if origin.surface == "home":
+        elif origin.surface == "home":
             await self.publish_home(origin.user)
             if reply.mode != ReplyMode.REPLACE and trigger_id:
                 await self.client.views_open(trigger_id=trigger_id, view=to_modal_message(view, users))

@@ -229,7 +229,9 @@ async def test_an_action_item_marked_done_loses_its_button_where_it_was_sent(ses
     assert "Notes recorded by Lead" in done.text and done.all_buttons() == ()
 
 
-async def test_a_retired_model_says_so_on_the_leads_deprecation_message(sessions):
+@pytest.fixture
+async def deprecation(sessions):
+    """Churn predictor looks unused, and the lead was asked whether to retire it: the messenger and that message."""
     async with sessions() as session:
         await f.sync(session, f.small_portfolio())
         churn, lead = await f.model(session, "churn"), await f.person(session, "lead")
@@ -242,6 +244,11 @@ async def test_a_retired_model_says_so_on_the_leads_deprecation_message(sessions
     messenger = RecordingMessenger()
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
     [message] = await outbox(sessions, MessageKind.MODEL_DEPRECATION)
+    return messenger, message, churn
+
+
+async def test_a_retired_model_says_so_on_the_leads_deprecation_message(sessions, deprecation):
+    messenger, message, churn = deprecation
     await act(sessions, "lead", ActionId.MODEL_RETIRE_CONFIRM, churn.id, TUESDAY)
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
     [view] = await updates_of(messenger, message)
@@ -300,21 +307,10 @@ async def test_every_update_of_a_long_lived_message_gets_the_full_retries(sessio
     assert {(m.status, m.attempts) for m in await copies(sessions, checkin.id)} == {(Delivery.STALE, 1)}
 
 
-async def test_a_model_the_sync_brings_back_clears_its_deprecation_message(sessions):
+async def test_a_model_the_sync_brings_back_clears_its_deprecation_message(sessions, deprecation):
+    messenger, message, _ = deprecation
     fewer = f.small_portfolio().model_dump()
     fewer["models"] = [m for m in fewer["models"] if m["key"] != "churn"]
-    async with sessions() as session:
-        await f.sync(session, f.small_portfolio())
-        churn, lead = await f.model(session, "churn"), await f.person(session, "lead")
-        churn.deprecation_candidate_since, churn.deprecation_reason = TUESDAY, "its stakeholders stopped using it"
-        session.add(churn)
-        await delivery_store.create_message(
-            session=session, key="deprecation", kind=MessageKind.MODEL_DEPRECATION, subject_id=churn.id, person_id=lead.id, not_before=TUESDAY
-        )
-        await session.commit()
-    messenger = RecordingMessenger()
-    await deliver_due(sessions, messenger, POLICY, TUESDAY)
-    [message] = await outbox(sessions, MessageKind.MODEL_DEPRECATION)
     async with sessions() as session:
         await f.sync(session, f.decl(**fewer), now=TUESDAY)  # retired by the sync...
     await deliver_due(sessions, messenger, POLICY, TUESDAY)
